@@ -1,0 +1,42 @@
+# devenv: `make up` starts the shipped demo, `make test` runs the tests.
+# Both do every set-up step a fresh machine needs (system packages when missing, a venv, the package).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install deps deps-test up down test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m compileall -q devenv >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+deps:            ## tmux (devenv drives it)
+	@./scripts/sysdeps tmux
+
+deps-test: deps  ## tmux, PostgreSQL server binaries and sqlite3 for the tests
+	@./scripts/sysdeps tmux postgresql sqlite3
+
+up: deps install
+	$(BIN)/devenv -p default up
+
+down: install
+	$(BIN)/devenv -p default down
+
+test: deps-test install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check devenv tests
+
+bench: deps install
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python tests/bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

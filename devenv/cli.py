@@ -1,0 +1,108 @@
+"""The command line: parse, call one core function, render. Nothing heavy at import time.
+
+Commands live in ``devenv/commands/<name>.py`` and are imported only when run,
+so ``devenv --version`` and ``devenv up`` pay only for what they use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from devenv import __version__
+from devenv.errors import DevenvError
+
+# command name -> (module under devenv.commands, attribute, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "up": ("up", "up", "Start, reattach to or repair the session."),
+    "attach": ("up", "attach", "Attach to the running session."),
+    "down": ("lifecycle", "down", "Stop every process of the session, then the session."),
+    "ps": ("lifecycle", "ps", "Show each pane's process, state, ports and resources."),
+    "restart": ("lifecycle", "restart", "Restart windows: stop their process trees, run them again."),
+    "doctor": ("doctor", "doctor", "Check prerequisites and say how to fix what fails."),
+    "config": ("up", "config", "Show the resolved profile (secrets masked)."),
+    "ls": ("up", "ls", "List the profiles found, and where each comes from."),
+    "logs": ("logs", "logs", "Show or follow window output and log files."),
+    "db": ("db", "db", "Database console and pool diagnostics."),
+    "wait": ("ready", "wait", "Wait until windows are ready."),
+    "import": ("adopt", "import_", "Convert a tmuxinator or tmuxp config to a devenv profile."),
+    "init": ("adopt", "init", "Write .devenv/default.yaml from what the project contains."),
+    "freeze": ("adopt", "freeze", "Write the running session as a profile."),
+    "schema": ("adopt", "schema", "Print the JSON Schema of profiles."),
+}
+HIDDEN: dict[str, tuple[str, str]] = {
+    "_await": ("ready", "await_"),  # used inside windows with `after:`
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        entry = COMMANDS.get(name) or HIDDEN.get(name)
+        if entry is None:
+            return None
+        module = importlib.import_module(f"devenv.commands.{entry[0]}")
+        return getattr(module, entry[1])
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help lists every command without importing them all.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "--project", metavar="DIR", help="Project root (default: the current directory).")
+@click.option("-L", "--socket", metavar="NAME", help="tmux socket name (default: $DEVENV_TMUX_SOCKET, else tmux's default).")
+@click.option("-p", "--profile", metavar="NAME", help="Profile name (default: $DEVENV_PROFILE, else $USER's, else default).")
+@click.version_option(__version__, "-V", "--version", prog_name="devenv")
+@click.pass_context
+def cli(ctx: click.Context, project: str | None, socket: str | None, profile: str | None) -> None:
+    """devenv: the project's whole development environment in tmux, with one command."""
+    from devenv.context import Options
+
+    ctx.obj = Options.create(project, socket, profile)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv = cli.main(args=argv, prog_name="devenv", standalone_mode=False)
+    except DevenvError as exc:
+        _show(exc)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(1)
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("DEVENV_DEBUG"):
+            raise
+        from devenv.secrets import mask_url
+
+        click.echo(f"error: internal error: {type(exc).__name__}: {mask_url(str(exc))} "
+                   "(run with DEVENV_DEBUG=1 for the traceback)", err=True)
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _show(exc: DevenvError) -> None:
+    from devenv.secrets import mask_url
+
+    click.echo(f"error: {mask_url(exc.format_message())}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""``devenv doctor``: run every prerequisite check, print a checklist, exit 1 if any fails."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from devenv.context import Options
+
+
+def _own_pids(opts: Options) -> frozenset[int]:
+    """Pids of the running session's process trees, filled from devenv.procs when available.
+
+    A port held by one of them is not a conflict. Without devenv.procs (or without a
+    running session) the set is empty.
+    """
+    try:
+        from devenv import procs
+    except ImportError:
+        return frozenset()
+    from devenv.errors import DevenvError
+
+    session_pids = getattr(procs, "session_pids", None)
+    if session_pids is None:
+        return frozenset()
+    try:
+        return frozenset(session_pids(opts.socket, opts.resolved().profile.session))
+    except DevenvError:
+        return frozenset()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the results as a JSON list.")
+@click.option("--db-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, metavar="SECONDS",
+              help="How long to keep retrying the database check.")
+@click.pass_obj
+def doctor(opts: Options, as_json: bool, db_timeout: float) -> int:
+    """Check prerequisites and say how to fix what fails."""
+    import dataclasses
+    import json
+
+    from devenv.checks import render, run_checks
+
+    results = run_checks(opts.resolved(), own_pids=_own_pids(opts), db_timeout=db_timeout)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    else:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(render(results, color=color), color=color)
+    return 0 if all(r.ok for r in results) else 1

@@ -1,0 +1,125 @@
+"""``up``, ``attach``, ``config``, ``ls``."""
+
+from __future__ import annotations
+
+import click
+
+from devenv.context import Options
+
+
+@click.command()
+@click.option("-d", "--detach", is_flag=True, help="Do not attach after starting.")
+@click.option("--dry-run", is_flag=True, help="Print the tmux commands that would run (secrets masked); run nothing.")
+@click.option("--no-check", is_flag=True, help="Skip the prerequisite checks.")
+@click.option("--wait", "wait_ready", is_flag=True, help="Block until every window with a ready probe is ready.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="S",
+              help="With --wait: give up after S seconds (default: the longest probe timeout).")
+@click.pass_obj
+def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: bool, timeout: float | None) -> int:
+    """Start the session, or reattach to it, repairing missing or exited windows."""
+    from devenv import session
+
+    resolved = opts.resolved()
+    if not no_check and not dry_run:
+        _check(opts)
+    result = session.up(opts, dry_run=dry_run)
+    if dry_run:
+        click.echo(result.script, nl=False)
+        click.echo(f"# dry run: {'would build' if result.created else 'would repair'} session {result.session}; "
+                   "nothing was run", err=True)
+        return 0
+    if result.created:
+        click.echo(f"started session {result.session} ({len(result.changes)} windows)")
+    elif result.changes:
+        click.echo(f"repaired session {result.session}: " + "; ".join(result.changes))
+    else:
+        click.echo(f"session {result.session} is up to date")
+    if wait_ready:
+        from devenv.ready import wait_for_windows
+
+        if not wait_for_windows(opts, resolved, None, timeout):
+            return 1
+    if not detach and session.can_attach():
+        session.attach(opts, result.session)
+    return 0
+
+
+def _check(opts: Options) -> None:
+    from devenv.checks import render, run_checks
+    from devenv.errors import CheckFailed
+
+    resolved = opts.resolved()
+    own: frozenset[int] = frozenset()
+    if opts.tmux.has_session(resolved.profile.session):
+        from devenv.procs import session_pids
+
+        own = frozenset(session_pids(opts.socket, resolved.profile.session))
+    results = run_checks(resolved, own_pids=own)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        click.echo(render(failed, color=click.get_text_stream("stderr").isatty()), err=True)
+        raise CheckFailed(f"{len(failed)} prerequisite check{'s' if len(failed) > 1 else ''} failed; nothing was "
+                          "started", hint="fix them, or skip the checks with: devenv up --no-check")
+
+
+@click.command()
+@click.pass_obj
+def attach(opts: Options) -> None:
+    """Attach to the running session (switch-client inside tmux)."""
+    from devenv import session
+
+    session.attach(opts, opts.profile().session)
+
+
+@click.command()
+@click.pass_obj
+def config(opts: Options) -> None:
+    """Print the resolved profile as YAML, secrets masked."""
+    import yaml
+
+    from devenv.profile import to_dict
+    from devenv.secrets import mask_value
+
+    resolved = opts.resolved()
+    profile = resolved.profile
+    data = to_dict(profile)
+    data["root"] = str(resolved.root)
+    shown = {k: mask_value(k, resolved.env[k]) for k in _profile_keys(resolved)}
+    if shown:
+        data["env"] = shown
+    for window in data["windows"]:
+        if "env" in window:
+            window["env"] = {k: mask_value(k, resolved.window_env(window["name"])[k]) for k in window["env"]}
+    header = [f"# profile {profile.name}: " + " <- ".join(str(p) for p in profile.chain)]
+    if resolved.env_files:
+        header.append("# env files: " + ", ".join(str(p) for p in resolved.env_files))
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    click.echo("\n".join(header) + "\n" + resolved.mask(text), nl=False)
+
+
+def _profile_keys(resolved) -> list[str]:
+    from devenv.envfiles import read_env_file
+
+    keys: dict[str, None] = {}
+    for path in resolved.env_files:
+        keys.update(dict.fromkeys(read_env_file(path).values))
+    keys.update(dict.fromkeys(resolved.profile.env))
+    return list(keys)
+
+
+@click.command("ls")
+@click.pass_obj
+def ls(opts: Options) -> None:
+    """List the profiles found, and where each comes from."""
+    from devenv.profile import available, default_name
+
+    chosen = default_name(opts.project, opts.profile_name)
+    rows = available(opts.project)
+    if not rows:
+        click.echo("no profiles found")
+        return
+    width = max(len(name) for name, *_ in rows)
+    for name, where, path, shadowed in rows:
+        mark = "*" if name == chosen and not shadowed else " "
+        note = "  (shadowed)" if shadowed else ""
+        click.echo(f"{mark} {name:<{width}}  {where:<7}  {path}{note}")

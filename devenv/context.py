@@ -1,0 +1,49 @@
+"""What every command shares: the project, the tmux socket, the profile name.
+
+``Options`` is built once by the CLI group from the global options and passed
+to the command bodies as ``ctx.obj``. Loading is lazy and cached.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from devenv.envfiles import Resolved, resolve
+from devenv.profile import Profile, load
+
+
+@dataclass(frozen=True)
+class Options:
+    project: Path
+    socket: str | None = None  # None: tmux's default server
+    profile_name: str | None = None
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def create(cls, project: str | None, socket: str | None, profile: str | None) -> Options:
+        path = Path(project or os.environ.get("DEVENV_PROJECT") or ".").expanduser().resolve()
+        if not path.is_dir():
+            from devenv.errors import UsageError
+
+            raise UsageError(f"project directory not found: {path}")
+        socket = socket or os.environ.get("DEVENV_TMUX_SOCKET") or None
+        return cls(path, socket, profile)
+
+    def profile(self) -> Profile:
+        if "profile" not in self._cache:
+            self._cache["profile"] = load(self.project, self.profile_name)
+        return self._cache["profile"]
+
+    def resolved(self) -> Resolved:
+        if "resolved" not in self._cache:
+            self._cache["resolved"] = resolve(self.profile(), self.project)
+        return self._cache["resolved"]
+
+    @cached_property
+    def tmux(self):  # -> devenv.tmux.Tmux (imported lazily: the hot path stays light)
+        from devenv.tmux import Tmux
+
+        return Tmux(self.socket)

@@ -1,0 +1,68 @@
+#!/bin/sh
+# devenv pane runner: runs a pane's command with the user's shell and records what happened.
+#
+# tmux starts it as the pane's own process:  exec /bin/sh .../runner.sh
+# Everything comes from the environment (set by devenv with tmux -e, never on a command line):
+#   DEVENV_CMD           the command, run with "$SHELL -c"
+#   DEVENV_STATE         prefix of the state files: $DEVENV_STATE.status / .exit / .restarts
+#   DEVENV_RESTART       no | on-failure | always       DEVENV_MAX_RESTARTS  (default 5)
+#   DEVENV_AFTER         JSON list of dependencies to wait for (devenv _await reads it)
+#   DEVENV_PYTHON        the Python that runs devenv
+# tmux 3.3 sometimes loses a dead pane's exit status, so the runner writes it itself.
+
+cmd=$DEVENV_CMD
+unset DEVENV_CMD
+state=$DEVENV_STATE
+policy=${DEVENV_RESTART:-no}
+max=${DEVENV_MAX_RESTARTS:-5}
+shell=${SHELL:-/bin/sh}
+[ -x "$shell" ] || shell=/bin/sh
+stopping=0
+# Ctrl-C, down and restart signal the whole tree: the runner then records and ends, never restarts.
+trap 'stopping=1' INT TERM HUP
+
+put() {
+    [ -n "$state" ] || return 0
+    printf '%s\n' "$2" > "$state.$1.tmp" && mv -f "$state.$1.tmp" "$state.$1"
+}
+
+if [ -n "$DEVENV_AFTER" ]; then
+    put status waiting
+    "${DEVENV_PYTHON:-python3}" -m devenv _await
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+        put exit "$rc"
+        if [ "$stopping" = 1 ]; then put status "exited $rc"; else put status "failed dependency not ready"; fi
+        exit "$rc"
+    fi
+fi
+
+restarts=0
+put restarts 0
+delay=1
+while :; do
+    put status "running $$"
+    "$shell" -c "$cmd"
+    rc=$?
+    put exit "$rc"
+    put status "exited $rc"
+    [ "$stopping" = 1 ] && exit "$rc"
+    case "$policy" in
+        always) again=1 ;;
+        on-failure) if [ "$rc" -ne 0 ]; then again=1; else again=0; fi ;;
+        *) again=0 ;;
+    esac
+    [ "$again" = 1 ] || exit "$rc"
+    if [ "$restarts" -ge "$max" ]; then
+        printf '\n[devenv] exited with status %s; gave up after %s restarts\n' "$rc" "$max"
+        put status "failed exited $rc after $max restarts"
+        exit "$rc"
+    fi
+    restarts=$((restarts + 1))
+    put restarts "$restarts"
+    printf '\n[devenv] exited with status %s; restart %s/%s in %ss\n' "$rc" "$restarts" "$max" "$delay"
+    sleep "$delay"
+    [ "$stopping" = 1 ] && exit "$rc"
+    delay=$((delay * 2))
+    [ "$delay" -gt 8 ] && delay=8
+done

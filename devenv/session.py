@@ -1,0 +1,98 @@
+"""``up``: start the session whole, or repair it; then attach.
+
+One round-trip to learn what runs, one to apply the plan, under a lock per
+(socket, session) so concurrent ``up``/``down`` are serialized.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from devenv import plan as planner
+from devenv import state
+from devenv.context import Options
+from devenv.envfiles import Resolved
+from devenv.errors import TmuxError
+from devenv.tmux import Tmux, render
+
+RUNNER = Path(__file__).resolve().parent / "runner.sh"
+
+
+@dataclass(frozen=True)
+class UpResult:
+    session: str
+    created: bool  # a new session was built
+    changes: tuple[str, ...]
+    script: str | None = None  # the rendered (masked) script, for --dry-run
+    focus: str | None = None
+
+
+def plan_context(opts: Options, resolved: Resolved) -> planner.Context:
+    return planner.Context(
+        socket_label=state.socket_label(opts.socket),
+        state_dir=state.session_dir(opts.socket, resolved.profile.session),
+        runner=RUNNER,
+        python=sys.executable,
+        profile_name=resolved.profile.name,
+        socket=opts.socket,
+    )
+
+
+def make_plan(tmux: Tmux, ctx: planner.Context, resolved: Resolved) -> tuple[planner.Plan, bool]:
+    live = tmux.session(resolved.profile.session)
+    build_id = _random.token_hex(4)
+    if live is None:
+        return planner.cold(resolved, ctx, build_id), True
+    return planner.reconcile(resolved, ctx, live, build_id), False
+
+
+def up(opts: Options, *, dry_run: bool = False) -> UpResult:
+    """Start or repair the session of ``opts``' profile (checks and attaching are the caller's)."""
+    resolved = opts.resolved()
+    tmux = opts.tmux
+    session = resolved.profile.session
+    ctx = plan_context(opts, resolved)
+    if dry_run:
+        the_plan, created = make_plan(tmux, ctx, resolved)
+        script = resolved.mask(render(the_plan.commands, one_line=False)) if the_plan.commands else ""
+        return UpResult(session, created, the_plan.changes, script, the_plan.focus)
+    with state.session_lock(opts.socket, session):
+        the_plan, created = make_plan(tmux, ctx, resolved)
+        if created:
+            _fresh_state(ctx.state_dir)
+        tmux.apply(the_plan.commands, cleanup_session=the_plan.build_name, mask=resolved.mask)
+    return UpResult(session, created, the_plan.changes, None, the_plan.focus)
+
+
+def _fresh_state(folder: Path) -> None:
+    """A new session: forget old pane status, keep the previous run's logs as ``*.log.1``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for pattern in ("*.status", "*.exit", "*.restarts", "*.tmp"):
+        for path in folder.glob(pattern):
+            path.unlink(missing_ok=True)
+    for log in folder.glob("*.log"):
+        if log.stat().st_size:
+            log.replace(log.with_name(log.name + ".1"))
+
+
+def attach(opts: Options, session: str) -> None:
+    """Replace this process with tmux attached to ``session`` (switch-client inside tmux)."""
+    tmux = opts.tmux
+    if not tmux.has_session(session):
+        raise TmuxError(f"no session {session!r} is running" + (f" on socket {opts.socket!r}" if opts.socket else ""),
+                        hint="start it with: devenv up")
+    argv = tmux.attach_argv(session)
+    if argv is None:
+        sock = f" -L {opts.socket}" if opts.socket else ""
+        raise TmuxError("already inside another tmux server; not nesting",
+                        hint=f"attach from outside tmux: tmux{sock} attach -t {session}")
+    sys.stdout.flush()
+    os.execvp(argv[0], argv)
+
+
+def can_attach() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()

@@ -1,0 +1,47 @@
+"""Polling with a monotonic deadline: the one place that sleeps."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float,
+    interval: float = 0.05,
+    max_interval: float = 0.5,
+) -> T:
+    """Call ``predicate`` until it returns something truthy; return that value.
+
+    The interval grows from ``interval`` to ``max_interval``. Raises
+    ``TimeoutError`` when ``timeout`` seconds (monotonic) pass first.
+    """
+    deadline = time.monotonic() + timeout
+    delay = interval
+    while True:
+        value = predicate()
+        if value:
+            return value
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"condition not met within {timeout:g}s")
+        time.sleep(min(delay, remaining))  # noqa: TID251 - the one sanctioned sleep
+        delay = min(delay * 1.5, max_interval)
+
+
+def backoff(start: float = 0.1, factor: float = 2.0, cap: float = 2.0):
+    """Yield growing delays: start, start*factor, ... capped at ``cap``."""
+    delay = start
+    while True:
+        yield delay
+        delay = min(delay * factor, cap)
+
+
+def sleep(seconds: float) -> None:
+    """A bounded pause between retries (never used to wait for a condition)."""
+    if seconds > 0:
+        time.sleep(seconds)  # noqa: TID251

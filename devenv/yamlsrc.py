@@ -1,0 +1,117 @@
+"""YAML to plain Python values, remembering the line of every key.
+
+PyYAML's node graph carries start marks; we convert it ourselves so that every
+later error can name ``file:line``. Duplicate keys, recursive aliases, several
+documents and non-string keys are errors here rather than silent surprises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devenv.errors import ProfileError
+
+Key = tuple  # a key path such as ("windows", 2, "name")
+MAX_DEPTH = 64
+
+
+@dataclass
+class Source:
+    """A parsed YAML file: its data and the 1-based line of each key path."""
+
+    file: Path
+    data: Any
+    lines: dict[Key, int] = field(default_factory=dict)
+
+    def line(self, path: Key) -> int | None:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        while True:
+            if path in self.lines:
+                return self.lines[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+    def error(self, path: Key, message: str, hint: str | None = None) -> ProfileError:
+        return ProfileError(message, file=self.file, line=self.line(path), key=dotted(path) or None, hint=hint)
+
+
+def dotted(path: Key) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _loader_class() -> type:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse(text: str, file: Path) -> Source:
+    import yaml
+
+    loader = _loader_class()(text)
+    try:
+        node = loader.get_single_node()
+        source = Source(file, None)
+        if node is not None:
+            source.data = _convert(loader, node, (), source, 0)
+        return source
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark is not None and exc.problem:
+            what += f" ({exc.context} from line {exc.context_mark.line + 1})"
+        raise ProfileError(f"invalid YAML: {what}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+        raise ProfileError(f"invalid YAML: {first}", file=file) from None
+    except RecursionError:
+        raise ProfileError("invalid YAML: nested too deeply", file=file) from None
+    finally:
+        loader.dispose()
+
+
+def _convert(loader: Any, node: Any, path: Key, source: Source, depth: int) -> Any:
+    import yaml
+
+    if depth > MAX_DEPTH:
+        raise ProfileError("nested too deeply (or a recursive alias)", file=source.file,
+                           line=node.start_mark.line + 1, key=dotted(path) or None)
+    source.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            return loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            raise ProfileError(f"invalid value: {exc}", file=source.file, line=node.start_mark.line + 1,
+                               key=dotted(path) or None) from None
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(loader, item, path + (i,), source, depth + 1) for i, item in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ProfileError("a key must be a plain string", file=source.file, line=line,
+                                   key=dotted(path) or None)
+            key = loader.construct_object(key_node)
+            if key is None or isinstance(key, (list, dict)):
+                raise ProfileError("a key must be a plain string", file=source.file, line=line,
+                                   key=dotted(path) or None)
+            key = str(key) if not isinstance(key, bool) else ("true" if key else "false")
+            if key in result:
+                raise ProfileError(f"duplicate key {key!r}", file=source.file, line=line,
+                                   key=dotted(path) or None)
+            source.lines[path + (key,)] = line
+            result[key] = _convert(loader, value_node, path + (key,), source, depth + 1)
+        return result
+    raise ProfileError("unsupported YAML node", file=source.file, line=node.start_mark.line + 1)
