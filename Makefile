@@ -34,8 +34,9 @@ test: deps-test install
 lint: install
 	$(BIN)/ruff check devenv tests
 
-bench: deps install
+bench: deps install   ## tmuxp from PyPI (the bench extra), tmuxinator from the OS when it can be had
 	$(BIN)/pip install -q -e '.[bench]'
+	-@./scripts/sysdeps tmuxinator
 	$(BIN)/python tests/bench.py
 
 clean:
