@@ -278,6 +278,7 @@ def resolve(profile: Profile, project: Path, environ: Mapping[str, str] | None =
         windows.append(dataclasses.replace(
             w, cwd=expand(w.cwd, f"windows.{w.name}.cwd", w_env), panes=tuple(panes), ready=ready,
             db=expand(w.db, f"windows.{w.name}.db", w_env),
+            logs=tuple(expand(g, f"windows.{w.name}.logs", w_env) or "" for g in w.logs),
         ))
         window_envs[w.name] = tuple(envs)
     requires = dataclasses.replace(profile.requires, database=expand(profile.requires.database, "requires.database"))

@@ -1,0 +1,137 @@
+"""The plan is pure: profile + what runs -> tmux commands. Compared as data, no tmux."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devenv import plan
+from devenv.envfiles import resolve
+from devenv.plan import LivePane, LiveSession
+from devenv.profile import load
+from devenv.tmux import quote, render
+from tests.conftest import write_profile
+
+PROFILE = """\
+session: app
+env: {TOKEN_SECRET: "s3cr3t-value", PORT: "3000"}
+windows:
+  - name: web
+    command: npm run dev
+  - name: worker
+    command: node worker.js
+    after: [web]
+    restart: on-failure
+  - name: split
+    layout: tiled
+    panes: [a, b]
+  - name: db
+    db: DIRECT_URL
+"""
+
+
+@pytest.fixture
+def resolved(project: Path, home: Path):
+    write_profile(project, PROFILE)
+    return resolve(load(project), project, environ={"HOME": str(home), "PATH": "/bin"})
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> plan.Context:
+    return plan.Context(socket_label="sock", state_dir=tmp_path / "state", runner=Path("/opt/devenv/runner.sh"),
+                        python="/usr/bin/python3", profile_name="default", socket="sock")
+
+
+def names(commands, verb: str) -> list[str]:
+    return [c[c.index("-n") + 1] for c in commands if c[0] == verb and "-n" in c]
+
+
+def env_of(command: tuple[str, ...]) -> dict[str, str]:
+    return dict(command[i + 1].split("=", 1) for i, a in enumerate(command) if a == "-e")
+
+
+def live(*windows: tuple[str, int, bool]) -> LiveSession:
+    panes = []
+    for index, (name, count, dead) in enumerate(windows):
+        for p in range(count):
+            panes.append(LivePane(f"@{index}", index + 1, name, f"%{index * 10 + p}", p + 1, dead, 3 if dead else None,
+                                  1000 + index * 10 + p))
+    return LiveSession("app", tuple(panes))
+
+
+def test_cold_plan_builds_under_a_temporary_name_and_renames_last(resolved, ctx) -> None:
+    p = plan.cold(resolved, ctx, "abcd")
+    assert p.build_name == "__devenv_abcd"
+    assert p.commands[0][0] == "new-session"
+    assert names(p.commands, "new-session") + names(p.commands, "new-window") == \
+        [f"__devenv_abcd_{i}" for i in range(4)]
+    renames = [c for c in p.commands if c[0] == "rename-window"]
+    assert [c[-1] for c in renames] == ["web", "worker", "split", "db"]
+    assert p.commands[-1] == ("rename-session", "-t", "=__devenv_abcd", "app")
+    # every command names its target: nothing relies on tmux's "current window"
+    for command in p.commands[1:]:
+        assert "-t" in command, command
+
+
+def test_cold_plan_gives_each_pane_its_environment_and_the_runner(resolved, ctx) -> None:
+    p = plan.cold(resolved, ctx, "abcd")
+    session_env = env_of(p.commands[0])
+    assert session_env["PORT"] == "3000" and session_env["PATH"] == "/bin"
+    worker = next(c for c in p.commands if c[0] == "new-window" and "__devenv_abcd_1" in c)
+    env = env_of(worker)
+    assert env["DEVENV_CMD"] == "node worker.js"
+    assert env["DEVENV_MARK"] == "sock/app/worker"
+    assert env["PGAPPNAME"] == "app/worker"
+    assert env["DEVENV_RESTART"] == "on-failure"
+    assert '"kind":"running"' in env["DEVENV_AFTER"]
+    assert "PORT" not in env  # given once to the session
+    assert worker[-1] == "exec /bin/sh '/opt/devenv/runner.sh'"
+    db = next(c for c in p.commands if c[0] == "new-window" and "__devenv_abcd_3" in c)
+    assert env_of(db)["DEVENV_DB"] == "DIRECT_URL"
+    assert env_of(db)["DEVENV_CMD"] == "'/usr/bin/python3' -m devenv db console"
+    splits = [c for c in p.commands if c[0] == "split-window"]
+    assert len(splits) == 1 and env_of(splits[0])["DEVENV_CMD"] == "b"
+    pipes = [c for c in p.commands if c[0] == "pipe-pane"]
+    assert len(pipes) == 5  # one log per pane
+
+
+def test_reconcile_of_a_complete_healthy_session_does_nothing(resolved, ctx) -> None:
+    p = plan.reconcile(resolved, ctx, live(("web", 1, False), ("worker", 1, False), ("split", 2, False),
+                                           ("db", 1, False)), "x")
+    assert p.empty and p.changes == ()
+
+
+def test_reconcile_creates_missing_windows_in_order_and_respawns_dead_panes(resolved, ctx) -> None:
+    p = plan.reconcile(resolved, ctx, live(("web", 1, False), ("split", 2, True), ("other", 1, False)), "x")
+    assert p.changes == ("created window worker", "restarted split.0 (exit 3)", "restarted split.1 (exit 3)",
+                         "created window db")
+    new_windows = [c for c in p.commands if c[0] == "new-window"]
+    # worker goes after web (@0); db after split (@1)
+    assert new_windows[0][:6] == ("new-window", "-d", "-a", "-t", "@0", "-n")
+    assert new_windows[1][:6] == ("new-window", "-d", "-a", "-t", "@1", "-n")
+    respawns = [c for c in p.commands if c[0] == "respawn-pane"]
+    assert [c[3] for c in respawns] == ["%10", "%11"]
+    # a repaired pane gets its whole environment: the session's may be stale
+    assert env_of(respawns[0])["PORT"] == "3000"
+
+
+def test_a_missing_first_window_goes_before_the_others(resolved, ctx) -> None:
+    p = plan.reconcile(resolved, ctx, live(("worker", 1, False), ("split", 2, False), ("db", 1, False)), "x")
+    assert p.changes == ("created window web",)
+    assert p.commands[0][:6] == ("new-window", "-d", "-b", "-t", "@0", "-n")
+
+
+def test_respawn_restarts_only_the_named_windows(resolved, ctx) -> None:
+    p = plan.respawn(resolved, ctx, live(("web", 1, False), ("worker", 1, False), ("split", 2, False),
+                                         ("db", 1, False)), ["worker"])
+    assert p.changes == ("restarted worker",)
+    assert [c[0] for c in p.commands] == ["respawn-pane", "pipe-pane"]
+
+
+def test_the_rendered_script_quotes_for_tmux(resolved, ctx) -> None:
+    script = render(plan.cold(resolved, ctx, "abcd").commands)
+    assert script.count("\n") == 1  # one line: a failure stops the rest
+    assert "'TOKEN_SECRET=s3cr3t-value'" in script
+    assert quote("it's $HOME") == "'it'\"'\"'s $HOME'"
+    assert quote("a\nb$c") == '"a\\nb\\$c"'
