@@ -281,7 +281,14 @@ def resolve(profile: Profile, project: Path, environ: Mapping[str, str] | None =
             logs=tuple(expand(g, f"windows.{w.name}.logs", w_env) or "" for g in w.logs),
         ))
         window_envs[w.name] = tuple(envs)
-    requires = dataclasses.replace(profile.requires, database=expand(profile.requires.database, "requires.database"))
+    ports = []
+    for port in profile.requires.ports:
+        text = expand(str(port), "requires.ports") or ""
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise profile.error("requires.ports", f"not a TCP port: {text!r}")
+        ports.append(int(text))
+    requires = dataclasses.replace(profile.requires, database=expand(profile.requires.database, "requires.database"),
+                                   ports=tuple(ports))
     resolved_profile = dataclasses.replace(profile, root=str(root), windows=tuple(windows), requires=requires)
 
     secrets: set[str] = set()

@@ -109,7 +109,7 @@ class CustomCheck:
 class Requires:
     commands: tuple[CommandReq, ...] = ()
     env: tuple[str, ...] = ()
-    ports: tuple[int, ...] = ()
+    ports: tuple[int, ...] = ()  # may hold "${VAR}" strings until resolved
     files: tuple[FileReq, ...] = ()
     database: str | None = None
     checks: tuple[CustomCheck, ...] = ()
@@ -520,6 +520,11 @@ def _requires(src: Source, path: Key, item: Any) -> dict[str, Any]:
     if "ports" in data:
         ports = []
         for i, p in enumerate(_list(src, path + ("ports",), data["ports"])):
+            if isinstance(p, str) and "${" in p:
+                ports.append(p)  # checked once interpolated
+                continue
+            if isinstance(p, str) and p.strip().isdigit():
+                p = int(p)
             if isinstance(p, bool) or not isinstance(p, int) or not 0 < p < 65536:
                 raise src.error(path + ("ports", i), f"not a TCP port: {p!r}")
             ports.append(p)

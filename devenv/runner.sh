@@ -19,7 +19,8 @@ shell=${SHELL:-/bin/sh}
 [ -x "$shell" ] || shell=/bin/sh
 stopping=0
 # Ctrl-C, down and restart signal the whole tree: the runner then records and ends, never restarts.
-trap 'stopping=1' INT TERM HUP
+# SIGHUP (tmux kill-session) ends the runner, and so the kernel hangs up its foreground job too.
+trap 'stopping=1' INT TERM
 
 put() {
     [ -n "$state" ] || return 0
