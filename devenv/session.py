@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets as _random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from devenv import state
 from devenv.context import Options
 from devenv.envfiles import Resolved
 from devenv.errors import TmuxError
-from devenv.tmux import Tmux, render
+from devenv.tmux import render
 
 RUNNER = Path(__file__).resolve().parent / "runner.sh"
 
@@ -42,30 +43,38 @@ def plan_context(opts: Options, resolved: Resolved) -> planner.Context:
     )
 
 
-def make_plan(tmux: Tmux, ctx: planner.Context, resolved: Resolved) -> tuple[planner.Plan, bool]:
-    live = tmux.session(resolved.profile.session)
+def make_plan(ctx: planner.Context, resolved: Resolved, live: planner.LiveSession | None) -> planner.Plan:
     build_id = _random.token_hex(4)
     if live is None:
-        return planner.cold(resolved, ctx, build_id), True
-    return planner.reconcile(resolved, ctx, live, build_id), False
+        return planner.cold(resolved, ctx, build_id)
+    return planner.reconcile(resolved, ctx, live, build_id)
 
 
-def up(opts: Options, *, dry_run: bool = False) -> UpResult:
-    """Start or repair the session of ``opts``' profile (checks and attaching are the caller's)."""
+def up(opts: Options, *, dry_run: bool = False,
+       check: Callable[[planner.LiveSession | None], None] | None = None) -> UpResult:
+    """Start or repair the session of ``opts``' profile (attaching is the caller's).
+
+    Under the session lock: learn what runs (one tmux round-trip), run ``check``
+    (the prerequisite checks, which may raise), plan, apply (one round-trip).
+    """
     resolved = opts.resolved()
     tmux = opts.tmux
     session = resolved.profile.session
     ctx = plan_context(opts, resolved)
     if dry_run:
-        the_plan, created = make_plan(tmux, ctx, resolved)
+        live = tmux.session(session)
+        the_plan = make_plan(ctx, resolved, live)
         script = resolved.mask(render(the_plan.commands, one_line=False)) if the_plan.commands else ""
-        return UpResult(session, created, the_plan.changes, script, the_plan.focus)
+        return UpResult(session, live is None, the_plan.changes, script, the_plan.focus)
     with state.session_lock(opts.socket, session):
-        the_plan, created = make_plan(tmux, ctx, resolved)
-        if created:
+        live = tmux.session(session)
+        if check is not None:
+            check(live)
+        the_plan = make_plan(ctx, resolved, live)
+        if live is None:
             _fresh_state(ctx.state_dir)
         tmux.apply(the_plan.commands, cleanup_session=the_plan.build_name, mask=resolved.mask)
-    return UpResult(session, created, the_plan.changes, None, the_plan.focus)
+    return UpResult(session, live is None, the_plan.changes, None, the_plan.focus)
 
 
 def _fresh_state(folder: Path) -> None:

@@ -231,3 +231,51 @@ def test_cli_basics(devenv: Devenv, project: Path) -> None:
     assert devenv("frobnicate").code == 2
     missing = Devenv(project / "nope", devenv.socket)("up", "-d")
     assert missing.code == 2 and "project directory not found" in missing.err
+
+
+def test_up_refuses_to_start_half_an_environment(devenv: Devenv, project: Path) -> None:
+    write_profile(project, """\
+session: checked
+requires:
+  commands: [no-such-tool-4711]
+  env: [ONLY_IN_LOCAL]
+windows:
+  - name: a
+    command: exec sleep 600
+""")
+    (project / ".env.local").write_text("ONLY_IN_LOCAL=yes\n")
+    refused = devenv("up", "-d")
+    assert refused.code == 1
+    assert "no-such-tool-4711" in refused.err
+    assert "ONLY_IN_LOCAL" not in refused.err  # set in .env.local: that check passed
+    assert "nothing was started" in refused.err
+    assert devenv.tmux("list-sessions") == ""
+    forced = devenv("up", "-d", "--no-check")
+    assert forced.code == 0
+    assert windows(devenv, "checked") == ["a"]
+
+
+def test_ports_held_by_the_running_session_are_not_conflicts(devenv: Devenv, project: Path) -> None:
+    import socket as _socket
+
+    with _socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    write_profile(project, f"""\
+session: ports
+requires:
+  ports: [{port}]
+windows:
+  - name: server
+    command: exec {sys.executable} -m http.server {port} --bind 127.0.0.1
+""")
+    assert devenv("up", "-d").code == 0
+
+    def listening() -> bool:
+        with _socket.socket() as c:
+            return c.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(listening, 15)
+    again = devenv("up", "-d")
+    assert again.code == 0, again.err
+    assert "up to date" in again.out

@@ -20,9 +20,7 @@ def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: b
     from devenv import session
 
     resolved = opts.resolved()
-    if not no_check and not dry_run:
-        _check(opts)
-    result = session.up(opts, dry_run=dry_run)
+    result = session.up(opts, dry_run=dry_run, check=None if no_check else lambda live: _check(opts, live))
     if dry_run:
         click.echo(result.script, nl=False)
         click.echo(f"# dry run: {'would build' if result.created else 'would repair'} session {result.session}; "
@@ -44,18 +42,18 @@ def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: b
     return 0
 
 
-def _check(opts: Options) -> None:
+def _check(opts: Options, live) -> None:
+    """The prerequisite checks; ports held by the running session's own processes are no conflict."""
     from devenv.checks import render, run_checks
     from devenv.errors import CheckFailed
 
     resolved = opts.resolved()
     own: frozenset[int] = frozenset()
-    if opts.tmux.has_session(resolved.profile.session):
+    if live is not None and resolved.profile.requires.ports:
         from devenv.procs import session_pids
 
         own = frozenset(session_pids(opts.socket, resolved.profile.session))
-    results = run_checks(resolved, own_pids=own)
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in run_checks(resolved, own_pids=own) if not r.ok]
     if failed:
         click.echo(render(failed, color=click.get_text_stream("stderr").isatty()), err=True)
         raise CheckFailed(f"{len(failed)} prerequisite check{'s' if len(failed) > 1 else ''} failed; nothing was "
