@@ -159,9 +159,13 @@ def after_spec(resolved: Resolved, ctx: Context, window: Window) -> list[dict[st
     for name in window.after:
         dep = resolved.profile.window(name)
         assert dep is not None  # validated by the profile loader
-        item: dict[str, object] = {"window": name, "state": str(ctx.state_dir / pane_stem(name, 0))}
+        item: dict[str, object] = {"window": name, "state": str(ctx.state_dir / pane_stem(name, 0)),
+                                   "root": str(resolved.root)}
         if dep.ready is not None:
-            item.update(kind=dep.ready.kind, target=dep.ready.target, timeout=dep.ready.timeout,
+            target = dep.ready.target
+            if dep.ready.kind == "database":  # a variable name: the dependency's own value
+                target = resolved.window_env(name).get(target, target)
+            item.update(kind=dep.ready.kind, target=target, timeout=dep.ready.timeout,
                         interval=dep.ready.interval)
         else:
             item.update(kind="running", target=name, timeout=60.0, interval=0.2)

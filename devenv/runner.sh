@@ -4,7 +4,7 @@
 # tmux starts it as the pane's own process:  exec /bin/sh .../runner.sh
 # Everything comes from the environment (set by devenv with tmux -e, never on a command line):
 #   DEVENV_CMD           the command, run with "$SHELL -c"
-#   DEVENV_STATE         prefix of the state files: $DEVENV_STATE.status / .exit / .restarts
+#   DEVENV_STATE         prefix of the state files: $DEVENV_STATE.status / .exit / .restarts / .logstart
 #   DEVENV_RESTART       no | on-failure | always       DEVENV_MAX_RESTARTS  (default 5)
 #   DEVENV_AFTER         JSON list of dependencies to wait for (devenv _await reads it)
 #   DEVENV_PYTHON        the Python that runs devenv
@@ -42,6 +42,8 @@ restarts=0
 put restarts 0
 delay=1
 while :; do
+    # where this run's output starts in the pane log (log probes ignore earlier runs)
+    [ -n "$state" ] && put logstart "$(wc -c < "$state.log" 2>/dev/null || echo 0)"
     put status "running $$"
     "$shell" -c "$cmd"
     rc=$?

@@ -13,7 +13,7 @@ from devenv.context import Options
 @click.option("--no-check", is_flag=True, help="Skip the prerequisite checks.")
 @click.option("--wait", "wait_ready", is_flag=True, help="Block until every window with a ready probe is ready.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="S",
-              help="With --wait: give up after S seconds (default: the longest probe timeout).")
+              help="With --wait: give up after S seconds (default: each probe's own timeout).")
 @click.pass_obj
 def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: bool, timeout: float | None) -> int:
     """Start the session, or reattach to it, repairing missing or exited windows."""
