@@ -23,7 +23,7 @@ _PANE_FORMAT = "\t".join([
     "#{window_id}", "#{window_index}", "#{pane_id}", "#{pane_index}", "#{pane_dead}", "#{pane_dead_status}",
     "#{pane_pid}", "#{window_name}",
 ])
-_NO_SESSION = re.compile(r"can't find session|no server running|error connecting|no such file|session not found",
+_NO_SESSION = re.compile(r"can't find session|can't find window|no server running|error connecting|no such file|session not found",
                          re.I)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

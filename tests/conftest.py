@@ -24,7 +24,18 @@ def _tmux_tmpdir() -> Path:
     return Path(os.environ.get("TMUX_TMPDIR", "/tmp"))
 
 
+def reap_marked(socket: str) -> None:
+    """Kill, by pid, every process devenv started for this test's socket (its DEVENV_MARK names it)."""
+    import psutil
+
+    for proc in psutil.process_iter(["environ"]):
+        with contextlib.suppress(psutil.Error):
+            if ((proc.info["environ"] or {}).get("DEVENV_MARK") or "").startswith(socket + "/"):
+                proc.kill()
+
+
 def kill_tmux_server(socket: str) -> None:
+    reap_marked(socket)
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
     with contextlib.suppress(OSError):

@@ -357,30 +357,6 @@ time.sleep(300)
 """
 
 
-@pytest.fixture
-def devenv(devenv: Devenv, socket: str) -> Iterator[Devenv]:
-    """The conftest ``devenv``; at teardown, kill by pid the processes our windows started.
-
-    Killing the tmux server alone leaves them running (the runner ignores SIGHUP).
-    """
-    yield devenv
-    import psutil
-
-    mine = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get("DEVENV_MARK", "").startswith(f"{socket}/"):
-                mine.append(proc)
-        except (psutil.Error, OSError):
-            continue
-    for proc in mine:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(mine, timeout=10)
-
-
 def _status(devenv: Devenv, session: str, window: str) -> str:
     return state.read_pane_state(devenv.socket, session, window, 0).status or ""
 
