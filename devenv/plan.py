@@ -62,6 +62,7 @@ class Context:
     python: str  # sys.executable
     profile_name: str
     socket: str | None
+    tmux: str = "tmux"  # the tmux binary, for the runner's pipe-pane
     width: int = 200
     height: int = 50
 
@@ -84,7 +85,7 @@ class PaneLaunch:
 
     cwd: str
     env: tuple[tuple[str, str], ...]
-    command: str | None  # the tmux shell-command, None for the default shell
+    command: tuple[str, ...] | None  # the pane's argv (the runner), None for the default shell
     log: str  # pipe-pane target file
 
 
@@ -129,12 +130,17 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
                 env["DEVENV_DB"] = window.db
     if base_env is not None:
         env = {k: v for k, v in env.items() if base_env.get(k) != v}
-    shell_command = None if command is None else f"exec /bin/sh {_sh_quote(str(ctx.runner))}"
+    log = str(ctx.state_dir / f"{stem}.log")
+    if command is not None:
+        # the runner opens the pane's log itself (tmux pipe-pane) before the command starts:
+        # the fork it costs happens in the pane, in parallel, not in up's tmux round-trip
+        env["DEVENV_PIPE"] = f"exec cat >> {_sh_quote(log)}"
+        env["DEVENV_TMUX"] = ctx.tmux
     return PaneLaunch(
         cwd=str(resolved.pane_cwd(window, pane)),
         env=tuple(sorted(env.items())),
-        command=shell_command,
-        log=str(ctx.state_dir / f"{stem}.log"),
+        command=None if command is None else ("/bin/sh", str(ctx.runner)),
+        log=log,
     )
 
 
@@ -183,12 +189,15 @@ def _env_flags(env: Sequence[tuple[str, str]]) -> list[str]:
 def _start_args(launch: PaneLaunch) -> list[str]:
     args = ["-c", launch.cwd, *_env_flags(launch.env)]
     if launch.command is not None:
-        args.append(launch.command)
+        args += launch.command  # several arguments: tmux execs them directly, no shell in between
     return args
 
 
-def _pipe(launch: PaneLaunch, target: str) -> Command:
-    return ("pipe-pane", "-t", target, "-o", f"cat >> {_sh_quote(launch.log)}")
+def _pipe(launch: PaneLaunch, target: str) -> tuple[Command, ...]:
+    """Log a pane's output; panes with a command do it themselves (the runner)."""
+    if launch.command is not None:
+        return ()
+    return (("pipe-pane", "-t", target, "-o", f"exec cat >> {_sh_quote(launch.log)}"),)
 
 
 def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Command, target: str,
@@ -208,11 +217,11 @@ def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Co
     cmds: list[Command] = [(*first, *_start_args(launches[0])),
                            ("set-option", "-w", "-t", target, "remain-on-exit", "on"),
                            ("set-option", "-w", "-t", target, "automatic-rename", "off"),
-                           _pipe(launches[0], target)]
+                           *_pipe(launches[0], target)]
     for launch in launches[1:]:
         # without -d the new pane becomes the window's active pane: the next target
         cmds.append(("split-window", "-t", target, *_start_args(launch)))
-        cmds.append(_pipe(launch, target))
+        cmds += _pipe(launch, target)
     if len(launches) > 1 or window.layout:
         cmds.append(("select-layout", "-t", target, window.layout or "tiled"))
     if len(launches) > 1:
@@ -334,7 +343,7 @@ def _respawn_commands(resolved: Resolved, ctx: Context, window: Window, panes: S
         j = panes.index(live_pane)
         launch = pane_launch(resolved, ctx, window, j, specs[j], pane_stem(window.name, j), None)
         cmds.append(("respawn-pane", "-k", "-t", live_pane.pane_id, *_start_args(launch)))
-        cmds.append(_pipe(launch, live_pane.pane_id))
+        cmds += _pipe(launch, live_pane.pane_id)
     return cmds
 
 

@@ -1,13 +1,14 @@
 #!/bin/sh
 # devenv pane runner: runs a pane's command with the user's shell and records what happened.
 #
-# tmux starts it as the pane's own process:  exec /bin/sh .../runner.sh
+# tmux starts it as the pane's own process:  /bin/sh .../runner.sh (no shell in between)
 # Everything comes from the environment (set by devenv with tmux -e, never on a command line):
 #   DEVENV_CMD           the command, run with "$SHELL -c"
 #   DEVENV_STATE         prefix of the state files: $DEVENV_STATE.status / .exit / .restarts / .logstart
 #   DEVENV_RESTART       no | on-failure | always       DEVENV_MAX_RESTARTS  (default 5)
 #   DEVENV_AFTER         JSON list of dependencies to wait for (devenv _await reads it)
 #   DEVENV_PYTHON        the Python that runs devenv
+#   DEVENV_PIPE, DEVENV_TMUX  the tmux pipe-pane command that logs the pane's output, and tmux
 # tmux 3.3 sometimes loses a dead pane's exit status, so the runner writes it itself.
 
 cmd=$DEVENV_CMD
@@ -26,6 +27,12 @@ put() {
     [ -n "$state" ] || return 0
     printf '%s\n' "$2" > "$state.$1.tmp" && mv -f "$state.$1.tmp" "$state.$1"
 }
+
+# The pane's output goes to its log ($DEVENV_STATE.log) before anything runs.
+if [ -n "$DEVENV_PIPE" ] && [ -n "$TMUX_PANE" ]; then
+    "${DEVENV_TMUX:-tmux}" pipe-pane -o -t "$TMUX_PANE" "$DEVENV_PIPE" 2>/dev/null
+fi
+unset DEVENV_PIPE DEVENV_TMUX
 
 if [ -n "$DEVENV_AFTER" ]; then
     put status waiting

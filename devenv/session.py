@@ -38,6 +38,7 @@ def plan_context(opts: Options, resolved: Resolved) -> planner.Context:
         state_dir=state.session_dir(opts.socket, resolved.profile.session),
         runner=RUNNER,
         python=sys.executable,
+        tmux=opts.tmux.binary,
         profile_name=resolved.profile.name,
         socket=opts.socket,
     )

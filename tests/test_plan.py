@@ -86,14 +86,14 @@ def test_cold_plan_gives_each_pane_its_environment_and_the_runner(resolved, ctx)
     assert env["DEVENV_RESTART"] == "on-failure"
     assert '"kind":"running"' in env["DEVENV_AFTER"]
     assert "PORT" not in env  # given once to the session
-    assert worker[-1] == "exec /bin/sh '/opt/devenv/runner.sh'"
+    assert worker[-2:] == ("/bin/sh", "/opt/devenv/runner.sh")  # exec'd by tmux directly, no shell
+    assert env["DEVENV_PIPE"] == f"exec cat >> '{ctx.state_dir}/worker.0.log'"
     db = next(c for c in p.commands if c[0] == "new-window" and "__devenv_abcd_3" in c)
     assert env_of(db)["DEVENV_DB"] == "DIRECT_URL"
     assert env_of(db)["DEVENV_CMD"] == "'/usr/bin/python3' -m devenv db console"
     splits = [c for c in p.commands if c[0] == "split-window"]
     assert len(splits) == 1 and env_of(splits[0])["DEVENV_CMD"] == "b"
-    pipes = [c for c in p.commands if c[0] == "pipe-pane"]
-    assert len(pipes) == 5  # one log per pane
+    assert not [c for c in p.commands if c[0] == "pipe-pane"]  # the runner opens each pane's log
 
 
 def test_reconcile_of_a_complete_healthy_session_does_nothing(resolved, ctx) -> None:
@@ -126,7 +126,7 @@ def test_respawn_restarts_only_the_named_windows(resolved, ctx) -> None:
     p = plan.respawn(resolved, ctx, live(("web", 1, False), ("worker", 1, False), ("split", 2, False),
                                          ("db", 1, False)), ["worker"])
     assert p.changes == ("restarted worker",)
-    assert [c[0] for c in p.commands] == ["respawn-pane", "pipe-pane"]
+    assert [c[0] for c in p.commands] == ["respawn-pane"]
 
 
 def test_the_rendered_script_quotes_for_tmux(resolved, ctx) -> None:
