@@ -13,6 +13,7 @@ import sys
 import click
 
 from devenv import __version__
+from devenv.completion import complete_profiles
 from devenv.errors import DevenvError
 
 # command name -> (module under devenv.commands, attribute, one-line help)
@@ -49,6 +50,13 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"devenv.commands.{entry[0]}")
         return getattr(module, entry[1])
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
+        """Complete command names from the table, without importing every command module."""
+        from click.shell_completion import CompletionItem
+
+        names = [CompletionItem(n, help=h) for n, (_, _, h) in COMMANDS.items() if n.startswith(incomplete)]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help lists every command without importing them all.
         with formatter.section("Commands"):
@@ -58,7 +66,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-C", "--project", metavar="DIR", help="Project root (default: the current directory).")
 @click.option("-L", "--socket", metavar="NAME", help="tmux socket name (default: $DEVENV_TMUX_SOCKET, else tmux's default).")
-@click.option("-p", "--profile", metavar="NAME", help="Profile name (default: $DEVENV_PROFILE, else $USER's, else default).")
+@click.option("-p", "--profile", metavar="NAME", shell_complete=complete_profiles, help="Profile name (default: $DEVENV_PROFILE, else $USER's, else default).")
 @click.version_option(__version__, "-V", "--version", prog_name="devenv")
 @click.pass_context
 def cli(ctx: click.Context, project: str | None, socket: str | None, profile: str | None) -> None:

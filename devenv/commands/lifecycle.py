@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from devenv.completion import complete_windows
 from devenv.context import Options
 
 _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
@@ -60,7 +61,7 @@ def down(opts: Options, timeout: float) -> int:
 
 @click.command()
 @_TIMEOUT
-@click.argument("windows", nargs=-1, required=True)
+@click.argument("windows", nargs=-1, required=True, shell_complete=complete_windows)
 @click.pass_obj
 def restart(opts: Options, timeout: float, windows: tuple[str, ...]) -> int:
     """Restart WINDOWS: stop their process trees, run their commands again."""

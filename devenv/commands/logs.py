@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from devenv.completion import complete_windows
 from devenv.context import Options
 from devenv.errors import DevenvError, ProfileError, UsageError
 
@@ -31,7 +32,7 @@ class _Lines(click.ParamType):
 
 
 @click.command()
-@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...", shell_complete=complete_windows)
 @click.option("-f", "--follow", is_flag=True, help="Keep following: new lines, new files, truncation, rotation.")
 @click.option("-n", "--lines", type=_Lines(), default="10", show_default=True,
               help="Show the last N lines of each file first ('all': everything).")

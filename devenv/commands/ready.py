@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from devenv.completion import complete_windows
 from devenv.context import Options
 
 
 @click.command()
-@click.argument("windows", nargs=-1, metavar="[WINDOW]...")
+@click.argument("windows", nargs=-1, metavar="[WINDOW]...", shell_complete=complete_windows)
 @click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="S",
               help="Give up after S seconds (default: each window's probe timeout).")
 @click.pass_obj
