@@ -186,6 +186,11 @@ def _env_flags(env: Sequence[tuple[str, str]]) -> list[str]:
     return flags
 
 
+def _pairs(command: Command) -> list[tuple[str, str]]:
+    """The KEY=value pairs of a command's -e flags."""
+    return [tuple(command[i + 1].split("=", 1)) for i, a in enumerate(command[:-1]) if a == "-e"]  # type: ignore[misc]
+
+
 def _start_args(launch: PaneLaunch) -> list[str]:
     args = ["-c", launch.cwd, *_env_flags(launch.env)]
     if launch.command is not None:
@@ -256,7 +261,13 @@ def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
                               "-n", temp, *_env_flags(sorted(shared.items())))
         else:
             first = ("new-window", "-d", "-t", f"={build_name}:", "-n", temp)
-        cmds += _window_commands(resolved, ctx, window, first, target, shared)
+        made = _window_commands(resolved, ctx, window, first, target, shared)
+        if i == 0:
+            # new-session's -e is the session's environment: the first pane's own
+            # variables must not leak into the panes made later (shells included)
+            own = sorted({k for k, _ in _pairs(made[0]) if k not in shared})
+            made[1:1] = [("set-environment", "-t", f"={build_name}", "-u", k) for k in own]
+        cmds += made
         renames.append(("rename-window", "-t", target, window.name))
     focus_index = next((i for i, w in enumerate(profile.windows) if w.focus), 0)
     cmds.append(("select-window", "-t", f"={build_name}:={_temp(build_id, focus_index)}"))

@@ -135,3 +135,12 @@ def test_the_rendered_script_quotes_for_tmux(resolved, ctx) -> None:
     assert "'TOKEN_SECRET=s3cr3t-value'" in script
     assert quote("it's $HOME") == "'it'\"'\"'s $HOME'"
     assert quote("a\nb$c") == '"a\\nb\\$c"'
+
+
+def test_the_first_panes_own_variables_do_not_become_the_sessions(resolved, ctx) -> None:
+    p = plan.cold(resolved, ctx, "abcd")
+    unset = {c[-1] for c in p.commands if c[0] == "set-environment"}
+    assert {"DEVENV_CMD", "DEVENV_MARK", "DEVENV_STATE", "PGAPPNAME"} <= unset
+    assert "PORT" not in unset  # the profile's variables stay the session's
+    first_other = next(i for i, c in enumerate(p.commands) if c[0] == "new-window")
+    assert max(i for i, c in enumerate(p.commands) if c[0] == "set-environment") < first_other
