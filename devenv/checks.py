@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from devenv.secrets import mask_url
 
@@ -33,8 +33,6 @@ TMUX_MIN = (3, 2)
 DEFAULT_DB_TIMEOUT = 5.0
 DEFAULT_CHECK_TIMEOUT = 30.0
 VERSION_TIMEOUT = 5.0
-PRISMA_ONLY_PARAMS = frozenset({"schema", "connection_limit", "pool_timeout", "pgbouncer", "socket_timeout",
-                                "statement_cache_size", "sslaccept", "sslidentity"})
 _VERSION = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?:\.(\d+))?")
 _CONSTRAINT = re.compile(r"^(>=|<=|==|!=|~=|>|<)\s*(\d+(?:\.\d+)*)")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -456,124 +454,41 @@ def check_port(port: int, holders: set[int | None], own_pids: frozenset[int],
 # --------------------------------------------------------------------------- database
 
 
-def strip_prisma_params(url: str) -> str:
-    """Drop Prisma-only query parameters that libpq would reject."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in PRISMA_ONLY_PARAMS]
-    return urlunsplit(parts._replace(query=urlencode(kept)))
+def check_postgres(label: str, url: str, resolved: Resolved, timeout: float, source: str) -> CheckResult:
+    """Connect (devenv.db: password as a keyword, never on an argv), retrying with backoff until ``timeout``."""
+    from devenv.db import connect_postgres, parse_url
+    from devenv.errors import DbError, UsageError
 
-
-def split_password(url: str) -> tuple[str, str | None]:
-    """(URL without its password, the password) so the password never travels in a URL."""
-    parts = urlsplit(url)
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    password = None
-    if at and ":" in userinfo:
-        user, _, raw = userinfo.partition(":")
-        password = unquote(raw)
-        parts = parts._replace(netloc=f"{user}@{hostport}")
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    if any(k == "password" for k, _ in query):
-        password = next(v for k, v in query if k == "password")
-        parts = parts._replace(query=urlencode([(k, v) for k, v in query if k != "password"]))
-    return urlunsplit(parts), password
-
-
-def host_port(url: str) -> str:
-    parts = urlsplit(url)
-    hostport = parts.netloc.rpartition("@")[2]
-    if not hostport:
-        host = dict(parse_qsl(parts.query)).get("host", "local socket")
-        return f"{host}:{dict(parse_qsl(parts.query)).get('port', 5432)}"
-    return hostport if re.search(r":\d+$", hostport) else f"{hostport}:5432"
-
-
-def classify_pg_error(message: str) -> tuple[str, bool]:
-    """(cause, worth retrying) for a psycopg connection error message."""
-    text = message.lower()
-    for needle, cause, retry in (
-        ("connection refused", "refused", True),
-        ("timeout expired", "timed out", True),
-        ("timed out", "timed out", True),
-        ("password authentication failed", "auth failed", False),
-        ("no password supplied", "auth failed (no password given)", False),
-        ("no pg_hba.conf entry", "auth failed (rejected by pg_hba.conf)", False),
-        ("authentication failed", "auth failed", False),
-        ("does not exist", "unknown database", False),
-        ("failed to resolve host", "unknown host", False),
-        ("could not translate host name", "unknown host", False),
-        ("starting up", "starting up", True),
-        ("too many clients", "too many connections", True),
-        ("no such file or directory", "refused (no server on the local socket)", True),
-        ("invalid uri", "invalid URL", False),
-        ("invalid connection option", "invalid URL", False),
-        ("bad value for", "invalid URL", False),
-        ("invalid response to ssl negotiation", "not a PostgreSQL server", False),
-    ):
-        if needle in text:
-            if cause == "unknown database" and "role" in text:
-                return "auth failed (unknown user)", False
-            return cause, retry
-    return "failed", True
-
-
-def _pg_attempt(url: str, password: str | None, timeout: float) -> str:
-    import psycopg
-
-    kwargs: dict[str, object] = {"connect_timeout": max(2, int(timeout + 0.999))}
-    if password is not None:
-        kwargs["password"] = password
-    with psycopg.connect(url, autocommit=True, **kwargs) as conn:
+    try:
+        parsed = parse_url(url, resolved.project)
+    except (DbError, UsageError) as exc:
+        return _fail(label, exc.message, f"fix the database URL {source}")
+    try:
+        conn = connect_postgres(parsed, timeout)
+    except DbError as exc:
+        cause = exc.message.split(": ", 1)[-1]
+        return _fail(label, f"{parsed.where}/{parsed.dbname or ''}: {cause}", _db_hint(cause, parsed, source))
+    with conn:
         v = conn.info.server_version
-        return f"PostgreSQL {v // 10000}.{v % 10000}" if v >= 100000 else f"PostgreSQL {v}"
+    version = f"PostgreSQL {v // 10000}.{v % 10000}" if v >= 100000 else f"PostgreSQL {v}"
+    return _ok(label, f"{parsed.where}/{parsed.dbname or ''} reachable ({version})")
 
 
-def check_postgres(label: str, url: str, env: Mapping[str, str], timeout: float, source: str) -> CheckResult:
-    """Connect with psycopg (password as a keyword, never on an argv), retrying with backoff until ``timeout``."""
-    import psycopg
-
-    from devenv.wait import backoff, sleep
-
-    clean, password = split_password(strip_prisma_params(url))
-    if password is None and env.get("PGPASSWORD"):
-        password = env["PGPASSWORD"]
-    where = host_port(clean)
-    dbname = urlsplit(clean).path.lstrip("/") or "(default)"
-    host, _, port = where.rpartition(":")
-    user = f" -U {shlex.quote(unquote(urlsplit(clean).username))}" if urlsplit(clean).username else ""
-    deadline = time.monotonic() + timeout
-    delays = backoff(0.1, 2.0, 1.0)
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            version = _pg_attempt(clean, password, max(deadline - time.monotonic(), 0.1))
-            return _ok(label, f"{where}/{dbname} reachable ({version})")
-        except psycopg.Error as exc:
-            message = str(exc).strip()
-        cause, retry = classify_pg_error(message)
-        delay = next(delays)
-        if not retry or time.monotonic() + delay >= deadline:
-            break
-        sleep(delay)
-    reason = message.splitlines()[0].split("failed: ")[-1].replace("FATAL:", "").strip() if message else ""
-    if password:
-        reason = reason.replace(password, "****")
-    tries = f" after {attempts} attempts in {timeout:g}s" if attempts > 1 else ""
-    shown = reason and cause.split(" (")[0] not in reason.lower()
-    detail = f"{where}/{dbname}: {cause}{tries}" + (f" ({reason})" if shown else "")
-    hints = {
-        "refused": f"start the database on {where}, or fix the host/port {source}",
-        "timed out": f"is the database on {where} up and reachable? (check host, port, firewall {source})",
-        "unknown database": f"create it: createdb -h {host} -p {port}{user} {dbname} "
-                            "(or run your migrations, e.g. npx prisma migrate dev)",
-        "unknown host": f"fix the host name {source}",
-    }
-    hint = hints.get(cause.split(" (")[0]) or (f"check the user and password {source}" if cause.startswith("auth")
-                                                else f"check the database URL {source}")
-    return _fail(label, detail, hint)
+def _db_hint(cause: str, url, source: str) -> str:
+    host, _, port = url.where.rpartition(":")
+    user = f" -U {shlex.quote(url.user)}" if url.user else ""
+    if "refused" in cause or "socket" in cause:
+        return f"start the database on {url.where}, or fix the host/port {source}"
+    if "timed out" in cause:
+        return f"is the database on {url.where} up and reachable? (check host, port, firewall {source})"
+    if cause.startswith("unknown database"):
+        return (f"create it: createdb -h {host} -p {port}{user} {url.dbname} "
+                "(or run your migrations, e.g. npx prisma migrate dev)")
+    if cause.startswith(("authentication failed", "unknown user")):
+        return f"check the user and password {source}"
+    if cause == "unknown host":
+        return f"fix the host name {source}"
+    return f"check the database URL {source}"
 
 
 def check_sqlite(label: str, url: str, root: Path) -> CheckResult:
@@ -620,7 +535,7 @@ def check_database(resolved: Resolved, spec: str, timeout: float) -> CheckResult
     scheme = url.split(":", 1)[0].lower()
     if scheme in ("postgres", "postgresql"):
         source = f"in {var} ({env_source(resolved, var)})" if var else "in the URL"
-        return check_postgres(label, url, resolved.env, timeout, source)
+        return check_postgres(label, url, resolved, timeout, source)
     if scheme == "sqlite":
         return check_sqlite(label, url, resolved.root)
     return check_tcp(label, url, timeout)
@@ -733,4 +648,4 @@ def render(results: list[CheckResult], *, color: bool, unicode: bool | None = No
 
 
 __all__ = ["CheckResult", "run_checks", "render", "parse_version", "parse_constraint", "satisfies",
-           "install_hint", "package_manager", "strip_prisma_params", "split_password", "classify_pg_error"]
+           "install_hint", "package_manager"]

@@ -303,9 +303,9 @@ def connect_postgres(url: DbUrl, timeout: float, *, application_name: str = "dev
     while True:
         remaining = deadline - time.monotonic()
         try:
-            return psycopg.connect(**url.connect_kwargs(), password=url.password,
-                                   connect_timeout=max(2, math.ceil(remaining)),
-                                   application_name=application_name, autocommit=True)
+            kwargs = {"application_name": application_name, **url.connect_kwargs(),
+                      "connect_timeout": max(2, math.ceil(remaining))}  # our deadline wins over the URL's
+            return psycopg.connect(**kwargs, password=url.password, autocommit=True)
         except psycopg.Error as exc:
             text = _hide(str(exc), url)
             cause, retry = classify(text, url)

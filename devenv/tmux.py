@@ -104,7 +104,10 @@ class Tmux:
             if _NO_SESSION.search(proc.stderr) or not proc.stderr.strip():
                 return None
             raise TmuxError(f"tmux list-panes: {proc.stderr.strip()}")
-        return LiveSession(name, tuple(_parse_pane(line) for line in proc.stdout.splitlines() if line))
+        try:
+            return LiveSession(name, tuple(_parse_pane(line) for line in proc.stdout.splitlines() if line))
+        except ValueError:
+            raise TmuxError(f"unexpected answer from {self.binary} list-panes: {proc.stdout[:80]!r}") from None
 
     def has_session(self, name: str) -> bool:
         return self.run("has-session", "-t", f"={name}", check=False).returncode == 0

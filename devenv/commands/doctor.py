@@ -11,22 +11,16 @@ from devenv.context import Options
 
 
 def _own_pids(opts: Options) -> frozenset[int]:
-    """Pids of the running session's process trees, filled from devenv.procs when available.
-
-    A port held by one of them is not a conflict. Without devenv.procs (or without a
-    running session) the set is empty.
-    """
-    try:
-        from devenv import procs
-    except ImportError:
-        return frozenset()
+    """Pids of the running session (its ports are no conflict); only looked up when ports are checked."""
     from devenv.errors import DevenvError
 
-    session_pids = getattr(procs, "session_pids", None)
-    if session_pids is None:
+    resolved = opts.resolved()
+    if not resolved.profile.requires.ports:
         return frozenset()
+    from devenv.procs import session_pids
+
     try:
-        return frozenset(session_pids(opts.socket, opts.resolved().profile.session))
+        return frozenset(session_pids(opts.socket, resolved.profile.session))
     except DevenvError:
         return frozenset()
 
