@@ -6,6 +6,7 @@ One round-trip to learn what runs, one to apply the plan, under a lock per
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets as _random
 import sys
@@ -48,7 +49,28 @@ def make_plan(ctx: planner.Context, resolved: Resolved, live: planner.LiveSessio
     build_id = _random.token_hex(4)
     if live is None:
         return planner.cold(resolved, ctx, build_id)
-    return planner.reconcile(resolved, ctx, live, build_id)
+    return planner.reconcile(resolved, ctx, recorded_exits(ctx.state_dir, live), build_id)
+
+
+def recorded_exits(folder: Path, live: planner.LiveSession) -> planner.LiveSession:
+    """Dead panes with the exit code their runner recorded (tmux 3.3 sometimes loses it)."""
+    stems = {p.pane_id: state.pane_stem(name, i) for name, ps in live.windows().items() for i, p in enumerate(ps)}
+    panes = []
+    for pane in live.panes:
+        if pane.dead and pane.pane_id in stems:
+            code = _read_exit(folder / f"{stems[pane.pane_id]}.exit")
+            if code is not None:
+                pane = dataclasses.replace(pane, dead_status=code)
+        panes.append(pane)
+    return dataclasses.replace(live, panes=tuple(panes))
+
+
+def _read_exit(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.lstrip("-").isdigit() else None
 
 
 def up(opts: Options, *, dry_run: bool = False,
