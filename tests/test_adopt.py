@@ -18,7 +18,7 @@ from devenv.profile import load_file
 from devenv.wait import wait_until
 from tests.conftest import REPO, Devenv, write_profile
 
-FIXTURE = REPO.parent / "shared" / "fixtures" / "nextjs-prisma"
+FIXTURE = REPO / "tests" / "fixtures" / "nextjs-prisma"  # a copy of shared/fixtures/nextjs-prisma
 
 
 def window_names(dv: Devenv, session: str) -> list[str]:

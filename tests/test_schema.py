@@ -272,7 +272,7 @@ def test_every_profile_the_tests_write_that_loads_validates(project: Path) -> No
 
 def test_init_and_import_outputs_validate(tmp_path: Path) -> None:
     app = tmp_path / "app"
-    shutil.copytree(REPO.parent / "shared" / "fixtures" / "nextjs-prisma", app, copy_function=shutil.copyfile)
+    shutil.copytree(REPO / "tests" / "fixtures" / "nextjs-prisma", app, copy_function=shutil.copyfile)
     for folder in [app, *app.rglob("*")]:
         if folder.is_dir():
             folder.chmod(0o755)
