@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from devenv.fmt import duration
 from devenv.secrets import mask_url
 
 if TYPE_CHECKING:
@@ -325,15 +326,6 @@ class Holder:
     environ: Mapping[str, str]
 
 
-def format_age(seconds: float) -> str:
-    s = int(max(seconds, 0))
-    for unit, size, sub, subsize in (("d", 86400, "h", 3600), ("h", 3600, "m", 60), ("m", 60, "s", 1)):
-        if s >= size:
-            rest = (s % size) // subsize
-            return f"{s // size}{unit}" + (f" {rest}{sub}" if rest else "")
-    return f"{s}s"
-
-
 def listeners() -> dict[int, set[int | None]]:
     """TCP port -> pids listening on it (None when the pid cannot be seen)."""
     import psutil
@@ -362,7 +354,7 @@ def describe_holder(pid: int, mask: Callable[[str], str]) -> Holder:
         proc = psutil.Process(pid)
         with proc.oneshot():
             name = proc.name()
-            age = format_age(time.time() - proc.create_time())
+            age = duration(time.time() - proc.create_time())
             try:
                 cmd = " ".join(" ".join(proc.cmdline()).split())  # one line, even for `python -c` scripts
             except psutil.AccessDenied:

@@ -17,6 +17,7 @@ from typing import Any
 
 from devenv.db import DbUrl, connect_postgres, open_sqlite
 from devenv.errors import DbError
+from devenv.fmt import duration, size
 
 STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)")
 WARN_RATIO = 0.8  # connection-pool exhaustion signal
@@ -184,24 +185,6 @@ def collect(url: DbUrl, timeout: float) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- render
-
-
-def duration(seconds: float | None) -> str:
-    s = float(seconds or 0.0)
-    if s < 60:
-        return f"{s:.1f}s"
-    if s < 3600:
-        return f"{int(s // 60)}m{int(s % 60):02d}s"
-    return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
-
-
-def size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _query(text: str, width: int = 70) -> str:

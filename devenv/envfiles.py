@@ -19,6 +19,7 @@ from pathlib import Path
 from devenv.errors import ProfileError
 from devenv.profile import Origin, Pane, Probe, Profile, Window
 from devenv.secrets import Masker, secret_values
+from devenv.yamlsrc import read_text
 
 # Variables of devenv's own environment that must not leak into windows.
 SKIP_BASE = {"TMUX", "TMUX_PANE", "PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES", "TERM", "TERM_PROGRAM",
@@ -49,12 +50,7 @@ def read_env_file(path: Path) -> Layer:
     """Parse one .env file with python-dotenv's parser; a bad line is a profile error."""
     from dotenv.parser import parse_stream
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ProfileError("not UTF-8 text", file=path) from None
-    except OSError as exc:
-        raise ProfileError(f"cannot read: {exc.strerror}", file=path) from None
+    text = read_text(path)
     import io
 
     values: dict[str, str] = {}

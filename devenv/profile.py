@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from devenv.errors import ProfileError
-from devenv.yamlsrc import Key, Source, dotted, parse
+from devenv.yamlsrc import Key, Source, dotted, parse, read_text
 
 RestartPolicy = Literal["no", "on-failure", "always"]
 ProbeKind = Literal["port", "http", "log", "command", "database"]
@@ -261,13 +261,7 @@ def load_file(path: Path, project: Path, name: str | None = None) -> Profile:
 
 
 def _read(path: Path) -> Source:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ProfileError("not UTF-8 text", file=path) from None
-    except OSError as exc:
-        raise ProfileError(f"cannot read: {exc.strerror}", file=path) from None
-    source = parse(text, path)
+    source = parse(read_text(path), path)
     if source.data is None:
         source.data = {}
     if not isinstance(source.data, dict):

@@ -38,6 +38,16 @@ class Source:
         return ProfileError(message, file=self.file, line=self.line(path), key=dotted(path) or None, hint=hint)
 
 
+def read_text(path: Path) -> str:
+    """A profile or .env file's text; unreadable or not UTF-8 is a ProfileError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ProfileError("not UTF-8 text", file=path) from None
+    except OSError as exc:
+        raise ProfileError(f"cannot read: {exc.strerror}", file=path) from None
+
+
 def dotted(path: Key) -> str:
     out = ""
     for part in path:

@@ -42,6 +42,23 @@ def kill_tmux_server(socket: str) -> None:
         (_tmux_tmpdir() / f"tmux-{os.geteuid()}" / socket).unlink()
 
 
+def gone(pid: int) -> bool:
+    """Exited (zombies count: PID 1 here may take a while to reap them)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
+        return True
+
+
+def read_pid(path: Path, timeout: float = 15) -> int:
+    """The pid a test process wrote to ``path``, once written."""
+    from devenv.wait import wait_until
+
+    return int(wait_until(lambda: path.exists() and path.read_text().strip(), timeout))
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated HOME / XDG folders, an empty tmux.conf, no $TMUX."""

@@ -200,11 +200,14 @@ def test_port_held_by_this_session_passes(home, project, listen):
     assert not theirs.ok and f"pid {pid}" in theirs.detail
 
 
-def test_format_age():
-    assert checks.format_age(5) == "5s"
-    assert checks.format_age(125) == "2m 5s"
-    assert checks.format_age(3 * 3600 + 60 * 4) == "3h 4m"
-    assert checks.format_age(86400 * 2) == "2d"
+def test_durations_and_sizes():
+    from devenv.fmt import duration, size
+
+    assert duration(5) == "5.0s"
+    assert duration(125) == "2m5s"
+    assert duration(3 * 3600 + 60 * 4) == "3h4m"
+    assert duration(86400 * 2) == "2d"
+    assert size(1536) == "1.5 KiB" and size(12) == "12 B"
 
 
 # --------------------------------------------------------------------------- files and cwds

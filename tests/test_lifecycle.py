@@ -12,7 +12,7 @@ import pytest
 
 from devenv.procs import session_pids
 from devenv.wait import wait_until
-from tests.conftest import Devenv, write_profile
+from tests.conftest import Devenv, gone, read_pid, write_profile
 
 STUBBORN = """\
 trap "" TERM INT HUP
@@ -29,17 +29,6 @@ open("port", "w").write(str(s.getsockname()[1]))
 signal.pause()
 """
 ESCAPE = "setsid -f sh -c 'trap \"\" HUP; echo $$ > {name}; exec sleep 1000'; exec sleep 1000"
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-    except psutil.NoSuchProcess:
-        return True
-
-
-def read_pid(path: Path) -> int:
-    return int(wait_until(lambda: path.exists() and path.read_text().strip(), 15))
 
 
 def ps_rows(devenv: Devenv) -> dict[str, dict]:

@@ -16,18 +16,7 @@ import pytest
 
 from devenv import procs
 from devenv.wait import wait_until
-
-
-def gone(pid: int) -> bool:
-    """Exited (zombies count: nobody may be reaping them yet)."""
-    try:
-        return psutil.Process(pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-    except psutil.NoSuchProcess:
-        return True
-
-
-def read_pid(path: Path) -> int:
-    return int(wait_until(lambda: path.exists() and path.read_text().strip(), 10))
+from tests.conftest import gone, read_pid
 
 
 @pytest.fixture

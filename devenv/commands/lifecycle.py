@@ -6,6 +6,7 @@ import click
 
 from devenv.completion import complete_windows
 from devenv.context import Options
+from devenv.fmt import duration, size
 
 _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
                         metavar="SECONDS", help="How long processes get to stop (SIGINT, then SIGTERM) before SIGKILL.")
@@ -108,21 +109,3 @@ def _opt(value: int | None) -> str:
 
 def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "K", "M", "G"):
-        if value < 1024 or unit == "G":
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return f"{value:.1f}G"
-
-
-def duration(seconds: float) -> str:
-    s = int(seconds)
-    for unit, span, sub, subspan in (("d", 86400, "h", 3600), ("h", 3600, "m", 60), ("m", 60, "s", 1)):
-        if s >= span:
-            rest = (s % span) // subspan
-            return f"{s // span}{unit}" + (f"{rest}{sub}" if rest else "")
-    return f"{s}s"
