@@ -20,6 +20,7 @@ def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: b
     from devenv import session
 
     resolved = opts.resolved()
+    _note_shipped(resolved.profile)
     result = session.up(opts, dry_run=dry_run, check=None if no_check else lambda live: _check(opts, live))
     if dry_run:
         click.echo(result.script, nl=False)
@@ -38,8 +39,22 @@ def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: b
         if not wait_for_windows(opts, resolved, None, timeout):
             return 1
     if not detach and session.can_attach():
+        if opts.tmux.attach_argv(result.session) is None:  # inside another tmux server: do not nest
+            sock = f" -L {opts.socket}" if opts.socket else ""
+            click.echo(f"(inside another tmux server: attach from outside with `tmux{sock} attach -t "
+                       f"{result.session}`)", err=True)
+            return 0
         session.attach(opts, result.session)
     return 0
+
+
+def _note_shipped(profile) -> None:
+    """Say so when the profile is devenv's own demo: the project has none of that name."""
+    from devenv.profile import shipped_dir
+
+    if profile.file.resolve().is_relative_to(shipped_dir().resolve()):
+        click.echo(f"note: using devenv's own profile {profile.name!r} ({profile.file}); "
+                   "`devenv init` writes one for this project", err=True)
 
 
 def _check(opts: Options, live) -> None:
