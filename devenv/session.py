@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets as _random
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,6 +124,12 @@ def attach(opts: Options, session: str) -> None:
         raise TmuxError("already inside another tmux server; not nesting",
                         hint=f"attach from outside tmux: tmux{sock} attach -t {session}")
     sys.stdout.flush()
+    if "switch-client" in argv:  # inside tmux: switch this client, keep the shell
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise TmuxError(f"cannot switch to session {session!r}: {proc.stderr.strip()}",
+                            hint=f"it is running; switch with: tmux switch-client -t {session}")
+        return
     os.execvp(argv[0], argv)
 
 

@@ -44,7 +44,12 @@ def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: b
             click.echo(f"(inside another tmux server: attach from outside with `tmux{sock} attach -t "
                        f"{result.session}`)", err=True)
             return 0
-        session.attach(opts, result.session)
+        from devenv.errors import TmuxError
+
+        try:
+            session.attach(opts, result.session)
+        except TmuxError as exc:  # the session is up: not attaching is no failure
+            click.echo(f"note: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), err=True)
     return 0
 
 
