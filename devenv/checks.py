@@ -18,11 +18,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, NamedTuple
 
 from devenv.fmt import duration
 from devenv.secrets import mask_url
@@ -39,8 +37,7 @@ _CONSTRAINT = re.compile(r"^(>=|<=|==|!=|~=|>|<)\s*(\d+(?:\.\d+)*)")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     name: str  # e.g. "command node>=18", "port 3000", "env DATABASE_URL", "database DIRECT_URL", "tmux"
     ok: bool
     detail: str  # what was found (masked)
@@ -319,8 +316,7 @@ def cwd_checks(resolved: Resolved) -> list[tuple[str, Callable[[], CheckResult]]
 # --------------------------------------------------------------------------- ports
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     pid: int | None
     text: str  # "pid 123 node (node server.js), running for 2h 3m"
     environ: Mapping[str, str]
@@ -378,6 +374,8 @@ def devenv_down_hint(environ: Mapping[str, str]) -> tuple[str, str] | None:
     if not mark or mark.count("/") < 2:
         return None
     label, session, window = mark.split("/", 2)
+    from devenv.state import unquote
+
     socket = environ.get("DEVENV_TMUX_SOCKET") or unquote(label)
     argv = ["devenv"]
     if environ.get("DEVENV_PROJECT"):
@@ -498,6 +496,7 @@ def check_sqlite(label: str, url: str, root: Path) -> CheckResult:
 
 def check_tcp(label: str, url: str, timeout: float) -> CheckResult:
     import socket
+    from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     defaults = {"mysql": 3306, "mariadb": 3306, "redis": 6379, "mongodb": 27017, "sqlserver": 1433}
@@ -592,20 +591,28 @@ def run_checks(resolved: Resolved, *, own_pids: frozenset[int] = frozenset(), db
 
     ``own_pids``: the running session's processes; a port they hold is not a conflict.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
 
     tasks = plan_checks(resolved, frozenset(own_pids), db_timeout, check_timeout)
+    results: list[CheckResult | None] = [None] * len(tasks)
 
-    def safe(task: tuple[str, Callable[[], CheckResult]]) -> CheckResult:
+    def run(i: int) -> None:
         try:
-            return task[1]()
+            results[i] = tasks[i][1]()
         except Exception as exc:  # a broken check is a failed check, never a traceback
-            return _fail(task[0], f"the check itself failed: {exc}", None)
+            results[i] = _fail(tasks[i][0], f"the check itself failed: {exc}", None)
 
-    with ThreadPoolExecutor(max_workers=min(16, len(tasks))) as pool:
-        results = list(pool.map(safe, tasks))
+    # one thread a check (the first runs here): a slow database check does not hold up the others
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(tasks))]
+    for thread in threads:
+        thread.start()
+    if tasks:
+        run(0)
+    for thread in threads:
+        thread.join()
     mask = resolved.mask
-    return [CheckResult(mask(r.name), r.ok, mask(r.detail), mask(r.hint) if r.hint else None) for r in results]
+    return [CheckResult(mask(r.name), r.ok, mask(r.detail), mask(r.hint) if r.hint else None)
+            for r in results if r is not None]
 
 
 def _can_encode(text: str) -> bool:

@@ -105,11 +105,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _show(exc: DevenvError) -> None:
-    from devenv.secrets import mask_url
+    from devenv.main import show
 
-    click.echo(f"error: {mask_url(exc.format_message())}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+    show(exc)
 
 
 if __name__ == "__main__":

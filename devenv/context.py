@@ -7,7 +7,6 @@ to the command bodies as ``ctx.obj``. Loading is lazy and cached.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -15,12 +14,17 @@ from devenv.envfiles import Resolved, resolve
 from devenv.profile import Profile, load
 
 
-@dataclass(frozen=True)
 class Options:
-    project: Path
-    socket: str | None = None  # None: tmux's default server
-    profile_name: str | None = None
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    """The global options; what they lead to (profile, environment, tmux) is loaded once, on demand."""
+
+    def __init__(self, project: Path, socket: str | None = None, profile_name: str | None = None) -> None:
+        self.project = project
+        self.socket = socket  # None: tmux's default server
+        self.profile_name = profile_name
+        self._cache: dict[str, object] = {}
+
+    def __repr__(self) -> str:
+        return f"Options(project={self.project!r}, socket={self.socket!r}, profile_name={self.profile_name!r})"
 
     @classmethod
     def create(cls, project: str | None, socket: str | None, profile: str | None) -> Options:
@@ -35,12 +39,12 @@ class Options:
     def profile(self) -> Profile:
         if "profile" not in self._cache:
             self._cache["profile"] = load(self.project, self.profile_name)
-        return self._cache["profile"]
+        return self._cache["profile"]  # type: ignore[return-value]
 
     def resolved(self) -> Resolved:
         if "resolved" not in self._cache:
             self._cache["resolved"] = resolve(self.profile(), self.project)
-        return self._cache["resolved"]
+        return self._cache["resolved"]  # type: ignore[return-value]
 
     @cached_property
     def tmux(self):  # -> devenv.tmux.Tmux (imported lazily: the hot path stays light)

@@ -9,12 +9,11 @@ literal ``${``. Cycles are profile errors naming where the value was written.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from devenv.errors import ProfileError
 from devenv.profile import Origin, Pane, Probe, Profile, Window
@@ -28,8 +27,7 @@ SKIP_BASE = {"TMUX", "TMUX_PANE", "PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LIN
 _VALID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(NamedTuple):
     """One layer of variables; ``literal`` layers are never interpolated."""
 
     values: Mapping[str, str]
@@ -197,8 +195,7 @@ class Resolver:
 # --------------------------------------------------------------------------- the resolved profile
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """A profile with its environment layered and every interpolated field resolved."""
 
     profile: Profile  # root, cwd, probe targets, db and requires.database interpolated
@@ -262,7 +259,7 @@ def resolve(profile: Profile, project: Path, environ: Mapping[str, str] | None =
         for p in w.panes:
             p_layer = Layer(p.env, {k: profile.origin(f"windows.{w.name}.panes") for k in p.env})
             envs.append(Resolver([Layer(w_env, {}, literal=True), p_layer]).flatten() if p.env else w_env)
-            panes.append(dataclasses.replace(p, cwd=expand(p.cwd, f"windows.{w.name}.panes", envs[-1])))
+            panes.append(p._replace(cwd=expand(p.cwd, f"windows.{w.name}.panes", envs[-1])))
         if not w.panes:
             envs.append(w_env)
         ready = w.ready
@@ -271,8 +268,8 @@ def resolve(profile: Profile, project: Path, environ: Mapping[str, str] | None =
             if ready.kind == "port" and (not target.isdigit() or not 0 < int(target) < 65536):
                 raise profile.error(f"windows.{w.name}.ready", f"not a TCP port: {target!r}")
             ready = Probe(ready.kind, target, ready.timeout, ready.interval)
-        windows.append(dataclasses.replace(
-            w, cwd=expand(w.cwd, f"windows.{w.name}.cwd", w_env), panes=tuple(panes), ready=ready,
+        windows.append(w._replace(
+            cwd=expand(w.cwd, f"windows.{w.name}.cwd", w_env), panes=tuple(panes), ready=ready,
             db=expand(w.db, f"windows.{w.name}.db", w_env),
             logs=tuple(expand(g, f"windows.{w.name}.logs", w_env) or "" for g in w.logs),
         ))
@@ -283,9 +280,9 @@ def resolve(profile: Profile, project: Path, environ: Mapping[str, str] | None =
         if not text.isdigit() or not 0 < int(text) < 65536:
             raise profile.error("requires.ports", f"not a TCP port: {text!r}")
         ports.append(int(text))
-    requires = dataclasses.replace(profile.requires, database=expand(profile.requires.database, "requires.database"),
+    requires = profile.requires._replace(database=expand(profile.requires.database, "requires.database"),
                                    ports=tuple(ports))
-    resolved_profile = dataclasses.replace(profile, root=str(root), windows=tuple(windows), requires=requires)
+    resolved_profile = profile._replace(root=str(root), windows=tuple(windows), requires=requires)
 
     secrets: set[str] = set()
     secret_env: dict[str, str] = {}

@@ -12,10 +12,9 @@ live panes) comes in as data, so tests compare tuples. The executor in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from devenv.envfiles import Resolved
 from devenv.profile import Pane, Window
@@ -24,8 +23,7 @@ from devenv.state import pane_stem
 Command = tuple[str, ...]  # one tmux command, as argv (without the leading "tmux")
 
 
-@dataclass(frozen=True)
-class LivePane:
+class LivePane(NamedTuple):
     window_id: str  # @3
     window_index: int
     window_name: str
@@ -36,8 +34,7 @@ class LivePane:
     pid: int | None
 
 
-@dataclass(frozen=True)
-class LiveSession:
+class LiveSession(NamedTuple):
     name: str
     panes: tuple[LivePane, ...]
 
@@ -52,8 +49,7 @@ class LiveSession:
         return out
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """Facts the plan needs from outside, gathered by the caller."""
 
     socket_label: str  # the -L name, or "default"
@@ -67,8 +63,7 @@ class Context:
     height: int = 50
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     commands: tuple[Command, ...]
     changes: tuple[str, ...]  # what the plan does, for the user ("created window api", ...)
     build_name: str | None = None  # the temporary session name of a cold build
@@ -79,8 +74,7 @@ class Plan:
         return not self.commands
 
 
-@dataclass(frozen=True)
-class PaneLaunch:
+class PaneLaunch(NamedTuple):
     """Everything tmux needs to start one pane."""
 
     cwd: str
@@ -122,6 +116,8 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
         env["DEVENV_RESTART"] = window.restart
         env["DEVENV_MAX_RESTARTS"] = str(window.max_restarts)
         if window.after:
+            import json
+
             env["DEVENV_AFTER"] = json.dumps(after_spec(resolved, ctx, window), separators=(",", ":"))
         if window.db is not None:
             if _looks_like_url(window.db):
@@ -337,11 +333,8 @@ def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence
 
 
 def _only(resolved: Resolved, names: Sequence[str]) -> Resolved:
-    import dataclasses
-
-    profile = dataclasses.replace(resolved.profile,
-                                  windows=tuple(w for w in resolved.profile.windows if w.name in names))
-    return dataclasses.replace(resolved, profile=profile)
+    profile = resolved.profile._replace(windows=tuple(w for w in resolved.profile.windows if w.name in names))
+    return resolved._replace(profile=profile)
 
 
 def _respawn_commands(resolved: Resolved, ctx: Context, window: Window, panes: Sequence[LivePane],

@@ -1,4 +1,5 @@
-"""Profiles: find, load, merge ``extends``, validate into frozen dataclasses.
+"""Profiles: find, load, merge ``extends``, validate into immutable records (NamedTuples: cheap to define, which
+matters for start-up time).
 
 Every error is a ``ProfileError`` naming the file, the line and the key.
 Values are kept raw here (``${VAR}`` untouched): interpolation happens after
@@ -7,17 +8,17 @@ merging, in :mod:`devenv.envfiles`, against the layered environment.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 from devenv.errors import ProfileError
 from devenv.yamlsrc import Key, Source, dotted, parse, read_text
 
+_EMPTY: Mapping[str, str] = MappingProxyType({})  # the shared empty mapping of immutable records
 RestartPolicy = Literal["no", "on-failure", "always"]
 ProbeKind = Literal["port", "http", "log", "command", "database"]
 PROBE_KINDS: tuple[str, ...] = ("port", "http", "log", "command", "database")
@@ -30,8 +31,7 @@ LAYOUTS = ("even-horizontal", "even-vertical", "main-horizontal", "main-vertical
 # --------------------------------------------------------------------------- model
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(NamedTuple):
     """A readiness probe: ``{port: 3000}``, ``{http: URL}``, ``{log: REGEX}``, ..."""
 
     kind: ProbeKind
@@ -43,19 +43,17 @@ class Probe:
         return f"{self.kind} {self.target}"
 
 
-@dataclass(frozen=True)
-class Pane:
+class Pane(NamedTuple):
     command: str | None
     cwd: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = _EMPTY
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     name: str
     command: str | None = None
     cwd: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = _EMPTY
     focus: bool = False
     layout: str | None = None
     panes: tuple[Pane, ...] = ()
@@ -83,8 +81,7 @@ class Window:
         return (Pane(self.command, None, {}),)
 
 
-@dataclass(frozen=True)
-class CommandReq:
+class CommandReq(NamedTuple):
     name: str
     constraint: str | None = None  # e.g. ">=18"
 
@@ -92,21 +89,18 @@ class CommandReq:
         return self.name + (self.constraint or "")
 
 
-@dataclass(frozen=True)
-class FileReq:
+class FileReq(NamedTuple):
     path: str
     hint: str | None = None
 
 
-@dataclass(frozen=True)
-class CustomCheck:
+class CustomCheck(NamedTuple):
     name: str
     run: str
     hint: str | None = None
 
 
-@dataclass(frozen=True)
-class Requires:
+class Requires(NamedTuple):
     commands: tuple[CommandReq, ...] = ()
     env: tuple[str, ...] = ()
     ports: tuple[int, ...] = ()  # may hold "${VAR}" strings until resolved
@@ -115,8 +109,7 @@ class Requires:
     checks: tuple[CustomCheck, ...] = ()
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     file: Path
     line: int | None
 
@@ -124,8 +117,7 @@ class Origin:
         return f"{self.file}:{self.line}" if self.line else str(self.file)
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     name: str
     file: Path
     chain: tuple[Path, ...]  # the file and every file it extends, child first
@@ -135,7 +127,7 @@ class Profile:
     env: Mapping[str, str]
     windows: tuple[Window, ...]
     requires: Requires
-    origins: Mapping[str, Origin] = field(default_factory=dict, compare=False, repr=False)
+    origins: Mapping[str, Origin] = _EMPTY
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
@@ -155,6 +147,13 @@ class Profile:
 
 
 # --------------------------------------------------------------------------- finding
+
+
+def _close(word: str, candidates, n: int = 1) -> list[str]:
+    """Did-you-mean suggestions (difflib is imported only when there is an error to report)."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(candidates), n=n)
 
 
 def shipped_dir() -> Path:
@@ -229,7 +228,7 @@ def load(project: Path, name: str | None = None) -> Profile:
     path = find(name, project)
     if path is None:
         known = sorted({n for n, *_ in available(project)})
-        hint = difflib.get_close_matches(name, known, n=1)
+        hint = _close(name, known, n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else (f"; found: {', '.join(known)}" if known else "")
         dirs = ", ".join(str(d) for _, d in search_dirs(project))
         raise ProfileError(f"profile {name!r} not found in {dirs}{extra}")
@@ -285,7 +284,7 @@ REQUIRES_KEYS = ("commands", "env", "ports", "files", "database", "checks")
 def _unknown(src: Source, path: Key, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
+            close = _close(key, allowed, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(allowed)})"
             raise src.error(path + (key,), f"unknown key{hint}")
 
@@ -408,7 +407,7 @@ def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
         if key in data and data[key] is not None:
             win[key] = _str(src, path + (key,), data[key])
     if "layout" in win and win["layout"] not in LAYOUTS and not re.match(r"^[0-9a-f]{4},", win["layout"]):
-        close = difflib.get_close_matches(win["layout"], LAYOUTS, n=1)
+        close = _close(win["layout"], LAYOUTS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else f" (one of {', '.join(LAYOUTS)})"
         raise src.error(path + ("layout",), f"unknown layout {win['layout']!r}{hint}")
     if "env" in data:
@@ -648,7 +647,7 @@ def _check_after(profile: Profile) -> None:
             if dep == w.name:
                 raise profile.error(f"windows.{w.name}.after", "a window cannot wait for itself")
             if dep not in names:
-                close = difflib.get_close_matches(dep, sorted(names), n=1)
+                close = _close(dep, sorted(names), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise profile.error(f"windows.{w.name}.after", f"unknown window {dep!r}{hint}")
     # cycle detection, depth-first

@@ -6,14 +6,12 @@ One round-trip to learn what runs, one to apply the plan, under a lock per
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import secrets as _random
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from devenv import plan as planner
 from devenv import state
@@ -25,8 +23,7 @@ from devenv.tmux import render
 RUNNER = Path(__file__).resolve().parent / "runner.sh"
 
 
-@dataclass(frozen=True)
-class UpResult:
+class UpResult(NamedTuple):
     session: str
     created: bool  # a new session was built
     changes: tuple[str, ...]
@@ -47,7 +44,7 @@ def plan_context(opts: Options, resolved: Resolved) -> planner.Context:
 
 
 def make_plan(ctx: planner.Context, resolved: Resolved, live: planner.LiveSession | None) -> planner.Plan:
-    build_id = _random.token_hex(4)
+    build_id = os.urandom(4).hex()
     if live is None:
         return planner.cold(resolved, ctx, build_id)
     return planner.reconcile(resolved, ctx, recorded_exits(ctx.state_dir, live), build_id)
@@ -61,9 +58,9 @@ def recorded_exits(folder: Path, live: planner.LiveSession) -> planner.LiveSessi
         if pane.dead and pane.pane_id in stems:
             code = _read_exit(folder / f"{stems[pane.pane_id]}.exit")
             if code is not None:
-                pane = dataclasses.replace(pane, dead_status=code)
+                pane = pane._replace(dead_status=code)
         panes.append(pane)
-    return dataclasses.replace(live, panes=tuple(panes))
+    return live._replace(panes=tuple(panes))
 
 
 def _read_exit(path: Path) -> int | None:

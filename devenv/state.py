@@ -20,11 +20,32 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote
+from typing import NamedTuple
 
 from devenv.errors import DevenvError
+
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def quote(text: str, safe: str = "") -> str:
+    """Percent-encode everything but letters, digits and ``_.-~`` (as urllib.parse.quote(safe=""))."""
+    return "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+
+
+def unquote(text: str) -> str:
+    """The inverse of :func:`quote`."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        chunk = text[i + 1:i + 3]
+        if text[i] == "%" and len(chunk) == 2 and all(c in "0123456789abcdefABCDEF" for c in chunk):
+            out.append(int(chunk, 16))
+            i += 3
+        else:
+            out += text[i].encode()
+            i += 1
+    return out.decode(errors="replace")
 
 
 def state_home() -> Path:
@@ -49,8 +70,7 @@ def window_from_stem(stem: str) -> tuple[str, int]:
     return unquote(name), int(idx)
 
 
-@dataclass(frozen=True)
-class PaneState:
+class PaneState(NamedTuple):
     """What the pane runner recorded about one pane."""
 
     status: str | None  # waiting | running | exited | failed | None (never written)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from devenv.errors import TmuxError
@@ -61,15 +59,22 @@ def render(commands: Iterable[Command], *, one_line: bool = True) -> str:
     return sep.join(" ".join(quote(a) for a in cmd) for cmd in commands) + "\n"
 
 
-@dataclass(frozen=True)
 class Tmux:
-    socket: str | None = None
+    """One tmux server: the default one, or ``-L socket``."""
+
+    __slots__ = ("socket",)
+
+    def __init__(self, socket: str | None = None) -> None:
+        self.socket = socket
+
+    def __repr__(self) -> str:
+        return f"Tmux(socket={self.socket!r})"
 
     # ------------------------------------------------------------------ plumbing
 
     @property
     def binary(self) -> str:
-        found = shutil.which("tmux")
+        found = _which("tmux")
         if found is None:
             raise TmuxError("tmux is not installed (not found on PATH)",
                             hint="install it: apt-get install tmux / brew install tmux / dnf install tmux")
@@ -162,6 +167,15 @@ class Tmux:
                 return None
             return self.argv("switch-client", "-t", target)
         return self.argv("attach-session", "-t", target)
+
+
+def _which(name: str) -> str | None:
+    """shutil.which, without importing shutil on the hot path."""
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        path = os.path.join(folder or ".", name)
+        if os.access(path, os.X_OK) and not os.path.isdir(path):
+            return path
+    return None
 
 
 def _parse_pane(line: str) -> LivePane:

@@ -7,7 +7,7 @@ documents and non-string keys are errors here rather than silent surprises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,15 @@ Key = tuple  # a key path such as ("windows", 2, "name")
 MAX_DEPTH = 64
 
 
-@dataclass
 class Source:
     """A parsed YAML file: its data and the 1-based line of each key path."""
 
-    file: Path
-    data: Any
-    lines: dict[Key, int] = field(default_factory=dict)
+    __slots__ = ("file", "data", "lines")
+
+    def __init__(self, file: Path, data: Any, lines: dict[Key, int] | None = None) -> None:
+        self.file = file
+        self.data = data
+        self.lines: dict[Key, int] = {} if lines is None else lines
 
     def line(self, path: Key) -> int | None:
         """The line of ``path``, or of its nearest ancestor that has one."""
@@ -65,6 +67,53 @@ def _loader_class() -> type:
 
 
 def parse(text: str, file: Path) -> Source:
+    """Parse ``text`` (the content of ``file``), through the parse cache."""
+    cached = _cache_get(text)
+    if cached is not None:
+        return Source(file, cached[0], cached[1])
+    source = _parse(text, file)
+    _cache_put(text, source)
+    return source
+
+
+# The parse cache: PyYAML costs ~20 ms to import and parse, on every `devenv` run.
+# A profile that has not changed is read back from a marshal file instead
+# (keyed by a checksum, verified against the whole text, so it is never stale).
+
+
+def _cache_file(text: str) -> Path:
+    import zlib
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = zlib.crc32(text.encode("utf-8", "surrogatepass"))
+    return Path(base) / "devenv" / "yaml" / f"{digest:08x}-{len(text)}.marshal"
+
+
+def _cache_get(text: str) -> tuple[Any, dict[Key, int]] | None:
+    import marshal
+
+    try:
+        cached_text, data, lines = marshal.loads(_cache_file(text).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return (data, lines) if cached_text == text else None
+
+
+def _cache_put(text: str, source: Source) -> None:
+    import marshal
+
+    path = _cache_file(text)
+    try:
+        blob = marshal.dumps((text, source.data, source.lines))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(path)
+    except (OSError, ValueError):  # unmarshallable values (dates), read-only home: no cache
+        return
+
+
+def _parse(text: str, file: Path) -> Source:
     import yaml
 
     loader = _loader_class()(text)

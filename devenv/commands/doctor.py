@@ -32,14 +32,13 @@ def _own_pids(opts: Options) -> frozenset[int]:
 @click.pass_obj
 def doctor(opts: Options, as_json: bool, db_timeout: float) -> int:
     """Check prerequisites and say how to fix what fails."""
-    import dataclasses
     import json
 
     from devenv.checks import render, run_checks
 
     results = run_checks(opts.resolved(), own_pids=_own_pids(opts), db_timeout=db_timeout)
     if as_json:
-        click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+        click.echo(json.dumps([r._asdict() for r in results], indent=2))
     else:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         click.echo(render(results, color=color), color=color)

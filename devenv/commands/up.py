@@ -17,67 +17,9 @@ from devenv.context import Options
 @click.pass_obj
 def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: bool, timeout: float | None) -> int:
     """Start the session, or reattach to it, repairing missing or exited windows."""
-    from devenv import session
+    from devenv.upflow import run_up
 
-    resolved = opts.resolved()
-    _note_shipped(resolved.profile)
-    result = session.up(opts, dry_run=dry_run, check=None if no_check else lambda live: _check(opts, live))
-    if dry_run:
-        click.echo(result.script, nl=False)
-        click.echo(f"# dry run: {'would build' if result.created else 'would repair'} session {result.session}; "
-                   "nothing was run", err=True)
-        return 0
-    if result.created:
-        click.echo(f"started session {result.session} ({len(result.changes)} windows)")
-    elif result.changes:
-        click.echo(f"repaired session {result.session}: " + "; ".join(result.changes))
-    else:
-        click.echo(f"session {result.session} is up to date")
-    if wait_ready:
-        from devenv.ready import wait_for_windows
-
-        if not wait_for_windows(opts, resolved, None, timeout):
-            return 1
-    if not detach and session.can_attach():
-        if opts.tmux.attach_argv(result.session) is None:  # inside another tmux server: do not nest
-            sock = f" -L {opts.socket}" if opts.socket else ""
-            click.echo(f"(inside another tmux server: attach from outside with `tmux{sock} attach -t "
-                       f"{result.session}`)", err=True)
-            return 0
-        from devenv.errors import TmuxError
-
-        try:
-            session.attach(opts, result.session)
-        except TmuxError as exc:  # the session is up: not attaching is no failure
-            click.echo(f"note: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), err=True)
-    return 0
-
-
-def _note_shipped(profile) -> None:
-    """Say so when the profile is devenv's own demo: the project has none of that name."""
-    from devenv.profile import shipped_dir
-
-    if profile.file.resolve().is_relative_to(shipped_dir().resolve()):
-        click.echo(f"note: using devenv's own profile {profile.name!r} ({profile.file}); "
-                   "`devenv init` writes one for this project", err=True)
-
-
-def _check(opts: Options, live) -> None:
-    """The prerequisite checks; ports held by the running session's own processes are no conflict."""
-    from devenv.checks import render, run_checks
-    from devenv.errors import CheckFailed
-
-    resolved = opts.resolved()
-    own: frozenset[int] = frozenset()
-    if live is not None and resolved.profile.requires.ports:
-        from devenv.procs import session_pids
-
-        own = frozenset(session_pids(opts.socket, resolved.profile.session))
-    failed = [r for r in run_checks(resolved, own_pids=own) if not r.ok]
-    if failed:
-        click.echo(render(failed, color=click.get_text_stream("stderr").isatty()), err=True)
-        raise CheckFailed(f"{len(failed)} prerequisite check{'s' if len(failed) > 1 else ''} failed; nothing was "
-                          "started", hint="fix them, or skip the checks with: devenv up --no-check")
+    return run_up(opts, detach=detach, dry_run=dry_run, no_check=no_check, wait_ready=wait_ready, timeout=timeout)
 
 
 @click.command()
