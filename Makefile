@@ -34,8 +34,7 @@ test: deps-test install
 lint: install
 	$(BIN)/ruff check devenv tests
 
-bench: deps install   ## tmuxp from PyPI (the bench extra), tmuxinator from the OS when it can be had
-	$(BIN)/pip install -q -e '.[bench]'
+bench: deps install   ## its own venv (devenv installed as users do, tmuxp); tmuxinator from the OS if it can be had
 	-@./scripts/sysdeps tmuxinator
 	$(BIN)/python tests/bench.py
 

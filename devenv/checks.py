@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,9 +22,16 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from devenv.fmt import duration
 from devenv.secrets import mask_url
+from devenv.tmux import which
 
 if TYPE_CHECKING:
     from devenv.envfiles import Resolved
+
+
+def _shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 TMUX_MIN = (3, 2)
 DEFAULT_DB_TIMEOUT = 5.0
@@ -175,7 +180,7 @@ def _run_version(path: str, env: Mapping[str, str] | None, flag: str = "--versio
 
 
 def check_tmux() -> CheckResult:
-    path = shutil.which("tmux")
+    path = which("tmux")
     if path is None:
         return _fail("tmux", "not found on PATH", install_hint("tmux", this_package_manager()))
     try:
@@ -195,7 +200,8 @@ def check_tmux() -> CheckResult:
 
 def check_command(name: str, constraint: str | None, env: Mapping[str, str]) -> CheckResult:
     label = f"command {name}{constraint or ''}"
-    path = shutil.which(name, path=env.get("PATH", os.defpath))
+    path = which(name, path=env.get("PATH", os.defpath)) if "/" not in name else (
+        name if os.access(name, os.X_OK) else None)
     if path is None:
         return _fail(label, "not found on PATH", install_hint(name, this_package_manager()))
     if not constraint:
@@ -291,7 +297,7 @@ def check_dir(resolved: Resolved, label: str, path: Path, key: str) -> CheckResu
         return _ok(label, _rel(resolved.root, path))
     what = "is not a folder" if path.exists() else "does not exist"
     origin = resolved.profile.origin(key)
-    return _fail(label, f"{path} {what}", f"create it (mkdir -p {shlex.quote(str(path))}) or fix {key} ({origin})")
+    return _fail(label, f"{path} {what}", f"create it (mkdir -p {_shell_quote(str(path))}) or fix {key} ({origin})")
 
 
 def cwd_checks(resolved: Resolved) -> list[tuple[str, Callable[[], CheckResult]]]:
@@ -384,7 +390,7 @@ def devenv_down_hint(environ: Mapping[str, str]) -> tuple[str, str] | None:
         argv += ["-L", socket]
     if environ.get("DEVENV_PROFILE"):
         argv += ["-p", environ["DEVENV_PROFILE"]]
-    return f"devenv session {session!r} (window {window!r})", shlex.join(argv + ["down"])
+    return f"devenv session {session!r} (window {window!r})", " ".join(_shell_quote(a) for a in argv + ["down"])
 
 
 def bind_error(port: int) -> OSError | None:
@@ -466,7 +472,7 @@ def check_postgres(label: str, url: str, resolved: Resolved, timeout: float, sou
 
 def _db_hint(cause: str, url, source: str) -> str:
     host, _, port = url.where.rpartition(":")
-    user = f" -U {shlex.quote(url.user)}" if url.user else ""
+    user = f" -U {_shell_quote(url.user)}" if url.user else ""
     if "refused" in cause or "socket" in cause:
         return f"start the database on {url.where}, or fix the host/port {source}"
     if "timed out" in cause:
@@ -491,7 +497,7 @@ def check_sqlite(label: str, url: str, root: Path) -> CheckResult:
         return _ok(label, f"{_rel(root, path)} found")
     if path.parent.is_dir():
         return _ok(label, f"{_rel(root, path)} will be created")
-    return _fail(label, f"folder {path.parent} does not exist", f"mkdir -p {shlex.quote(str(path.parent))}")
+    return _fail(label, f"folder {path.parent} does not exist", f"mkdir -p {_shell_quote(str(path.parent))}")
 
 
 def check_tcp(label: str, url: str, timeout: float) -> CheckResult:

@@ -118,7 +118,7 @@ def _snapshot() -> _Snapshot:
     import psutil
 
     snap = _Snapshot({}, {}, {}, set())
-    for proc in psutil.process_iter(["ppid", "name", "status", "environ"]):
+    for proc in psutil.process_iter(["ppid", "name", "status", "create_time"]):
         info = proc.info
         if info["status"] in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) or info["ppid"] is None:
             continue
@@ -126,10 +126,29 @@ def _snapshot() -> _Snapshot:
         snap.children.setdefault(info["ppid"], []).append(proc.pid)
         if _is_tmux(info["name"]):
             snap.tmux.add(proc.pid)
-        env = info["environ"]
-        if env and env.get(MARK):
-            snap.marks[proc.pid] = env[MARK]
+        mark = _mark_of(proc, info["create_time"])
+        if mark:
+            snap.marks[proc.pid] = mark
     return snap
+
+
+# A process's environment is fixed when it starts: read each process's mark once
+# (by pid and start time), so that the rescans of a stop read only new processes.
+_MARKS: dict[int, tuple[float | None, str | None]] = {}
+
+
+def _mark_of(proc: psutil.Process, started: float | None) -> str | None:
+    import psutil
+
+    known = _MARKS.get(proc.pid)
+    if known is not None and known[0] == started and started is not None:
+        return known[1]
+    try:
+        mark = (proc.environ() or {}).get(MARK)
+    except (psutil.Error, OSError):
+        mark = None
+    _MARKS[proc.pid] = (started, mark)
+    return mark
 
 
 def _tree(snap: _Snapshot, pid: int) -> list[int]:
@@ -282,13 +301,28 @@ def _hangups(proc: psutil.Process, member: Member, name: str) -> bool:
     """Whether a pane's own process also gets SIGHUP (what tmux gives it when a pane closes).
 
     With SIGTERM always (an interactive shell ignores SIGINT and SIGTERM); with SIGINT
-    when it is an idle shell (no children, not devenv's runner): nothing to interrupt.
+    when it is an idle shell (a shell with no children, not devenv's runner): nothing to
+    interrupt, and a shell ignores SIGINT.
     """
     if not member.root or name == "SIGKILL":
         return False
     if name == "SIGTERM":
         return True
-    return not proc.children() and not any(arg.endswith("runner.sh") for arg in proc.cmdline())
+    return (member.name in _SHELLS and not _has_children(proc)
+            and not any(arg.endswith("runner.sh") for arg in proc.cmdline()))
+
+
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "ash", "busybox", "nu",
+                     "xonsh", "elvish", "-sh", "-bash", "-zsh", "-fish"})
+
+
+def _has_children(proc: psutil.Process) -> bool:
+    """From /proc/PID/task/PID/children where Linux has it (psutil's children() scans every process)."""
+    try:
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            return bool(f.read().strip())
+    except OSError:
+        return bool(proc.children())
 
 
 def _signal(proc: psutil.Process, member: Member, name: str) -> None:

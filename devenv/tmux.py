@@ -74,7 +74,7 @@ class Tmux:
 
     @property
     def binary(self) -> str:
-        found = _which("tmux")
+        found = which("tmux")
         if found is None:
             raise TmuxError("tmux is not installed (not found on PATH)",
                             hint="install it: apt-get install tmux / brew install tmux / dnf install tmux")
@@ -169,9 +169,9 @@ class Tmux:
         return self.argv("attach-session", "-t", target)
 
 
-def _which(name: str) -> str | None:
-    """shutil.which, without importing shutil on the hot path."""
-    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+def which(name: str, path: str | None = None) -> str | None:
+    """shutil.which (for a bare name), without importing shutil on the hot path."""
+    for folder in (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep):
         path = os.path.join(folder or ".", name)
         if os.access(path, os.X_OK) and not os.path.isdir(path):
             return path

@@ -23,9 +23,28 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-PY = sys.executable
-DEVENV = [PY, "-m", "devenv"]
+REPO = Path(__file__).resolve().parent.parent
 LONG = "sleep 100000"
+# set by setup(): the benchmark's own virtualenv, with devenv installed as users install it
+# (a regular, non-editable `pip install`, byte-compiled) and tmuxp beside it
+PY = sys.executable
+DEVENV: list[str] = []
+
+
+def setup(venv: Path) -> None:
+    """Create (or refresh) the benchmark's virtualenv: devenv from this tree, and tmuxp."""
+    global PY, DEVENV
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run(pip + ["tmuxp"], check=True)
+    subprocess.run(pip + ["--force-reinstall", "--no-deps", str(REPO)], check=True)
+    subprocess.run(pip + [str(REPO)], check=True)  # its dependencies, when missing
+    site = subprocess.run([str(venv / "bin" / "python"), "-c", "import devenv, os; print(os.path.dirname(devenv.__file__))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([str(venv / "bin" / "python"), "-m", "compileall", "-q", site], check=True, capture_output=True)
+    PY = str(venv / "bin" / "python")
+    DEVENV = [str(venv / "bin" / "devenv")]
 
 
 def sock() -> str:
@@ -212,7 +231,7 @@ requires:
   ports: [59871, 59872]
   files: [node_modules]
   database: DATABASE_URL
-  checks: [{name: true, run: "true"}]
+  checks: [{name: "always true", run: "true"}]
 windows: [{name: a, command: sleep 1}]
 """)
     return [timed([*DEVENV, "-C", str(d), "doctor"]) for _ in range(repeat)]
@@ -269,7 +288,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-r", "--repeat", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="only the cold 10-window comparison")
+    parser.add_argument("--venv", type=Path, default=REPO / ".bench-venv",
+                        help="the benchmark's virtualenv (created when missing; default .bench-venv)")
     args = parser.parse_args()
+    setup(args.venv)
 
     have_tmuxp = subprocess.run([PY, "-c", "import tmuxp"], capture_output=True).returncode == 0
     have_tmuxinator = shutil.which("tmuxinator") is not None

@@ -145,16 +145,11 @@ def test_a_process_ignoring_int_and_term_gets_sigkill_at_once(label: str, tmp_pa
 
 
 def test_an_idle_pane_process_gets_sighup_as_tmux_would_give_it(label: str, tmp_path: Path) -> None:
-    # like an idle interactive shell: catches SIGINT and SIGTERM, ended by SIGHUP
-    script = tmp_path / "shell.py"
-    script.write_text(
-        "import signal\n"
-        "signal.signal(signal.SIGINT, lambda *_: None)\n"
-        "signal.signal(signal.SIGTERM, lambda *_: None)\n"
-        f"open({str(tmp_path / 'ready')!r}, 'w').write('1')\n"
-        "while True:\n"
-        "    signal.pause()\n")
-    child = spawn([sys.executable, str(script)], marked_env(label))
+    # an idle interactive shell (a pane without a command): ignores SIGINT and SIGTERM, ended by SIGHUP
+    child = subprocess.Popen(["bash", "--norc", "--noprofile", "-i"], env=marked_env(label),
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child.stdin.write(f"echo 1 > {tmp_path / 'ready'}\n".encode())
+    child.stdin.flush()
     wait_until(lambda: (tmp_path / "ready").exists(), 10)
 
     started = time.monotonic()
@@ -162,7 +157,7 @@ def test_an_idle_pane_process_gets_sighup_as_tmux_would_give_it(label: str, tmp_
     reap(child)
     assert child.returncode == -1  # SIGHUP
     assert not report.killed
-    assert time.monotonic() - started < 8  # an idle pane process gets SIGHUP with SIGINT already
+    assert time.monotonic() - started < 8  # an idle shell gets SIGHUP with SIGINT already
 
 
 def test_a_stopped_process_is_continued_to_see_the_signal(label: str) -> None:
