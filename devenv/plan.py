@@ -217,7 +217,6 @@ def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Co
                 for i, p in enumerate(panes)]
     cmds: list[Command] = [(*first, *_start_args(launches[0])),
                            ("set-option", "-w", "-t", target, "remain-on-exit", "on"),
-                           ("set-option", "-w", "-t", target, "automatic-rename", "off"),
                            *_pipe(launches[0], target)]
     for launch in launches[1:]:
         # without -d the new pane becomes the window's active pane: the next target
@@ -243,31 +242,33 @@ def _temp(build_id: str, i: int) -> str:
 
 
 def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
-    """Build the whole session under a temporary name; name windows and the session last."""
+    """Build the whole session under a temporary name, renamed last.
+
+    Each window is made last, so ``{end}`` names it: no window name (which may
+    hold '.' or ':') is ever used as a target. ``-n`` also turns tmux's
+    automatic-rename off for it.
+    """
     profile = resolved.profile
     build_name = f"__devenv_{build_id}"
+    target = f"={build_name}:{{end}}"
     shared = session_env(resolved)
+    focus_index = next((i for i, w in enumerate(profile.windows) if w.focus), 0)
     cmds: list[Command] = []
-    renames: list[Command] = []
     for i, window in enumerate(profile.windows):
-        temp = _temp(build_id, i)
-        target = f"={build_name}:={temp}"
         if i == 0:
             first: Command = ("new-session", "-d", "-s", build_name, "-x", str(ctx.width), "-y", str(ctx.height),
-                              "-n", temp, *_env_flags(sorted(shared.items())))
+                              "-n", window.name, *_env_flags(sorted(shared.items())))
         else:
-            first = ("new-window", "-d", "-t", f"={build_name}:", "-n", temp)
+            first = ("new-window", "-d", "-t", f"={build_name}:", "-n", window.name)
         made = _window_commands(resolved, ctx, window, first, target, shared)
         if i == 0:
             # new-session's -e is the session's environment: the first pane's own
             # variables must not leak into the panes made later (shells included)
             own = sorted({k for k, _ in _pairs(made[0]) if k not in shared})
             made[1:1] = [("set-environment", "-t", f"={build_name}", "-u", k) for k in own]
+        if i == focus_index and i > 0:
+            made.append(("select-window", "-t", target))
         cmds += made
-        renames.append(("rename-window", "-t", target, window.name))
-    focus_index = next((i for i, w in enumerate(profile.windows) if w.focus), 0)
-    cmds.append(("select-window", "-t", f"={build_name}:={_temp(build_id, focus_index)}"))
-    cmds += renames
     cmds.append(("rename-session", "-t", f"={build_name}", profile.session))
     changes = tuple(f"started window {w.name}" for w in profile.windows)
     return Plan(tuple(cmds), changes, build_name=build_name, focus=profile.windows[focus_index].name)

@@ -64,21 +64,21 @@ def test_cold_plan_builds_under_a_temporary_name_and_renames_last(resolved, ctx)
     p = plan.cold(resolved, ctx, "abcd")
     assert p.build_name == "__devenv_abcd"
     assert p.commands[0][0] == "new-session"
-    assert names(p.commands, "new-session") + names(p.commands, "new-window") == \
-        [f"__devenv_abcd_{i}" for i in range(4)]
-    renames = [c for c in p.commands if c[0] == "rename-window"]
-    assert [c[-1] for c in renames] == ["web", "worker", "split", "db"]
+    assert names(p.commands, "new-session") + names(p.commands, "new-window") == ["web", "worker", "split", "db"]
     assert p.commands[-1] == ("rename-session", "-t", "=__devenv_abcd", "app")
-    # every command names its target: nothing relies on tmux's "current window"
+    # every command names its target, and never by a window name (it may hold '.' or ':')
     for command in p.commands[1:]:
         assert "-t" in command, command
+        target = command[command.index("-t") + 1]
+        assert target in ("=__devenv_abcd", "=__devenv_abcd:", "=__devenv_abcd:{end}",
+                          "=__devenv_abcd:{end}.{top-left}"), command
 
 
 def test_cold_plan_gives_each_pane_its_environment_and_the_runner(resolved, ctx) -> None:
     p = plan.cold(resolved, ctx, "abcd")
     session_env = env_of(p.commands[0])
     assert session_env["PORT"] == "3000" and session_env["PATH"] == "/bin"
-    worker = next(c for c in p.commands if c[0] == "new-window" and "__devenv_abcd_1" in c)
+    worker = next(c for c in p.commands if c[0] == "new-window" and "worker" in c)
     env = env_of(worker)
     assert env["DEVENV_CMD"] == "node worker.js"
     assert env["DEVENV_MARK"] == "sock/app/worker"
@@ -88,7 +88,7 @@ def test_cold_plan_gives_each_pane_its_environment_and_the_runner(resolved, ctx)
     assert "PORT" not in env  # given once to the session
     assert worker[-2:] == ("/bin/sh", "/opt/devenv/runner.sh")  # exec'd by tmux directly, no shell
     assert env["DEVENV_PIPE"] == f"exec cat >> '{ctx.state_dir}/worker.0.log'"
-    db = next(c for c in p.commands if c[0] == "new-window" and "__devenv_abcd_3" in c)
+    db = next(c for c in p.commands if c[0] == "new-window" and "db" in c)
     assert env_of(db)["DEVENV_DB"] == "DIRECT_URL"
     assert env_of(db)["DEVENV_CMD"] == "'/usr/bin/python3' -m devenv db console"
     splits = [c for c in p.commands if c[0] == "split-window"]

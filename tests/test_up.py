@@ -279,3 +279,24 @@ windows:
     again = devenv("up", "-d")
     assert again.code == 0, again.err
     assert "up to date" in again.out
+
+
+def test_window_names_with_dots_and_colons(devenv: Devenv, project: Path) -> None:
+    write_profile(project, """\
+session: odd
+windows:
+  - {name: "api.v2", command: exec sleep 600}
+  - {name: "db:main", command: exec sleep 600, focus: true}
+  - {name: "it's $HOME", panes: [exec sleep 600, exec sleep 600]}
+""")
+    assert devenv("up", "-d", "--no-check").code == 0
+    assert devenv.tmux("list-windows", "-t", "=odd", "-F", "#{window_name}").splitlines() == \
+        ["api.v2", "db:main", "it's $HOME"]
+    active = devenv.tmux("list-windows", "-t", "=odd", "-F", "#{window_active}#{window_name}").splitlines()
+    assert "1db:main" in active  # focus
+    first_id = devenv.tmux("list-windows", "-t", "=odd", "-F", "#{window_id}").split()[0]
+    devenv.tmux("kill-window", "-t", first_id)
+    repaired = devenv("up", "-d", "--no-check")
+    assert repaired.code == 0 and "created window api.v2" in repaired.out
+    assert devenv.tmux("list-windows", "-t", "=odd", "-F", "#{window_name}").splitlines() == \
+        ["api.v2", "db:main", "it's $HOME"]
