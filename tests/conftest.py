@@ -87,6 +87,14 @@ def socket(home: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def server(socket: str):
+    """The test's tmux server seen through libtmux: an observer independent of devenv's own tmux code."""
+    import libtmux
+
+    return libtmux.Server(socket_name=socket)
+
+
+@pytest.fixture
 def project(tmp_path: Path) -> Path:
     path = tmp_path / "proj"
     (path / ".devenv").mkdir(parents=True)
