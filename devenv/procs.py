@@ -330,8 +330,10 @@ def _signal(proc: psutil.Process, member: Member, name: str) -> None:
     import psutil
 
     try:
-        proc.send_signal(getattr(signal, name))
-        if _hangups(proc, member, name):
+        hangup = _hangups(proc, member, name)
+        if not (hangup and name == "SIGINT"):  # an idle shell gets SIGHUP alone: SIGINT would race with it
+            proc.send_signal(getattr(signal, name))
+        if hangup:
             proc.send_signal(signal.SIGHUP)
         if name != "SIGKILL" and proc.status() == psutil.STATUS_STOPPED:
             proc.send_signal(signal.SIGCONT)

@@ -151,6 +151,8 @@ def test_an_idle_pane_process_gets_sighup_as_tmux_would_give_it(label: str, tmp_
     child.stdin.write(f"echo 1 > {tmp_path / 'ready'}\n".encode())
     child.stdin.flush()
     wait_until(lambda: (tmp_path / "ready").exists(), 10)
+    # idle: back at its prompt, waiting for input
+    wait_until(lambda: psutil.Process(child.pid).status() == psutil.STATUS_SLEEPING, 10)
 
     started = time.monotonic()
     report = procs.stop(procs.scanner({child.pid: ("w", 0)}, None), timeout=30)
