@@ -184,7 +184,7 @@ def check_tmux() -> CheckResult:
     if path is None:
         return _fail("tmux", "not found on PATH", install_hint("tmux", this_package_manager()))
     try:
-        out = _run_version(path, None, "-V")
+        out = _tmux_version(path)
     except (OSError, subprocess.SubprocessError) as exc:
         return _fail("tmux", f"{path} -V failed: {exc}", install_hint("tmux", this_package_manager()))
     version = parse_version(out)
@@ -196,6 +196,26 @@ def check_tmux() -> CheckResult:
         return _fail("tmux", f"{out}: devenv needs tmux >= {show_version(TMUX_MIN)} (new-session -e)",
                      "upgrade tmux: " + install_hint("tmux", this_package_manager()))
     return _ok("tmux", out)
+
+
+def _tmux_version(path: str) -> str:
+    """``tmux -V``, remembered per binary (path, size, mtime): every `up` asks, the answer rarely changes."""
+    st = os.stat(path)
+    key = f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "devenv" / "tmux-version"
+    try:
+        cached_key, _, cached = cache.read_text().partition("\n")
+        if cached_key == key and cached:
+            return cached
+    except OSError:
+        pass
+    out = _run_version(path, None, "-V")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(f"{key}\n{out}")
+    except OSError:
+        pass
+    return out
 
 
 def check_command(name: str, constraint: str | None, env: Mapping[str, str]) -> CheckResult:
