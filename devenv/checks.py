@@ -521,25 +521,12 @@ def check_sqlite(label: str, url: str, root: Path) -> CheckResult:
 
 
 def check_tcp(label: str, url: str, timeout: float) -> CheckResult:
-    import socket
-    from urllib.parse import urlsplit
+    from devenv.db import tcp_reachable
 
-    parts = urlsplit(url)
-    defaults = {"mysql": 3306, "mariadb": 3306, "redis": 6379, "mongodb": 27017, "sqlserver": 1433}
-    scheme = parts.scheme.split("+")[0]
-    try:
-        port = parts.port or defaults.get(scheme)
-    except ValueError:
-        port = None
-    if not parts.hostname or port is None:
-        return _ok(label, f"not checked ({parts.scheme} URLs are not supported)")
-    try:
-        socket.create_connection((parts.hostname, port), timeout=min(timeout, 5.0)).close()
-    except OSError as exc:
-        cause = "refused" if isinstance(exc, ConnectionRefusedError) else (
-            "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc))
-        return _fail(label, f"{parts.hostname}:{port}: {cause}", f"start the database on {parts.hostname}:{port}")
-    return _ok(label, f"{parts.hostname}:{port} accepts connections (not logged in)")
+    ok, found = tcp_reachable(url, timeout)
+    if ok or found.startswith("no port"):
+        return _ok(label, found if ok else f"not checked: {found}")
+    return _fail(label, found, f"start the database on {found.split(': ')[0]}")
 
 
 def check_database(resolved: Resolved, spec: str, timeout: float) -> CheckResult:

@@ -7,14 +7,12 @@ so ``devenv --version`` and ``devenv up`` pay only for what they use.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 import click
 
 from devenv import __version__
 from devenv.completion import complete_profiles
-from devenv.errors import DevenvError
 
 # command name -> (module under devenv.commands, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -77,37 +75,24 @@ def cli(ctx: click.Context, project: str | None, socket: str | None, profile: st
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
-        rv = cli.main(args=argv, prog_name="devenv", standalone_mode=False)
-    except DevenvError as exc:
-        _show(exc)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted!", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(1)
-    except Exception as exc:  # a bug: one line, the traceback only on request
-        if os.environ.get("DEVENV_DEBUG"):
-            raise
-        from devenv.secrets import mask_url
+    """Run the click CLI; errors are rendered by :func:`devenv.main.guarded`, click's own here."""
+    from devenv.main import guarded
 
-        click.echo(f"error: internal error: {type(exc).__name__}: {mask_url(str(exc))} "
-                   "(run with DEVENV_DEBUG=1 for the traceback)", err=True)
-        sys.exit(1)
-    sys.exit(rv if isinstance(rv, int) else 0)
+    def run() -> int:
+        try:
+            rv = cli.main(args=argv, prog_name="devenv", standalone_mode=False)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            return 130
+        except click.ClickException as exc:  # one line, as devenv's own errors
+            click.echo(f"error: {exc.format_message()}", err=True)
+            if isinstance(exc, click.UsageError):
+                where = exc.ctx.command_path if exc.ctx is not None else "devenv"
+                click.echo(f"hint: {where} --help", err=True)
+            return exc.exit_code
+        return rv if isinstance(rv, int) else 0
 
-
-def _show(exc: DevenvError) -> None:
-    from devenv.main import show
-
-    show(exc)
+    sys.exit(guarded(run))
 
 
 if __name__ == "__main__":

@@ -348,6 +348,32 @@ def ping(url: DbUrl, timeout: float) -> None:
         conn.close()
 
 
+def tcp_reachable(url: str, timeout: float) -> tuple[bool, str]:
+    """For schemes devenv cannot log in to (MySQL, Redis, ...): does host:port accept a connection?
+
+    (ok, what was found); never raises. Default ports come from the scheme.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    defaults = {"mysql": 3306, "mariadb": 3306, "redis": 6379, "mongodb": 27017, "sqlserver": 1433}
+    try:
+        port = parts.port or defaults.get(parts.scheme.split("+")[0].lower())
+    except ValueError:
+        return False, "bad port in the URL"
+    host = parts.hostname or "localhost"
+    if port is None:
+        return False, f"no port in the URL ({parts.scheme} URLs have no default)"
+    try:
+        with socket.create_connection((host, port), timeout=min(timeout, 5.0)):
+            return True, f"{host}:{port} accepts connections (not logged in)"
+    except OSError as exc:
+        cause = "refused" if isinstance(exc, ConnectionRefusedError) else (
+            "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc) or "unreachable").lower())
+        return False, f"{host}:{port}: {cause}"
+
+
 def open_sqlite(url: DbUrl) -> Any:
     """A read-only sqlite3 connection; DbError when the file is missing or not a database."""
     import sqlite3

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 
 from devenv.errors import DevenvError
 
@@ -46,6 +47,28 @@ def show(exc: DevenvError) -> None:
         sys.stderr.write(f"hint: {exc.hint}\n")
 
 
+def guarded(run: Callable[[], int]) -> int:
+    """Run a command; turn every error into one line on stderr and an exit code. Never a traceback."""
+    try:
+        return run()
+    except DevenvError as exc:
+        show(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 1
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("DEVENV_DEBUG"):
+            raise
+        from devenv.secrets import mask_url
+
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {mask_url(str(exc))} "
+                         "(run with DEVENV_DEBUG=1 for the traceback)\n")
+        return 1
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     fast = parse_fast(args)
@@ -55,26 +78,15 @@ def main(argv: list[str] | None = None) -> None:
         click_main(args)
         return
     glob, flags = fast
-    try:
+
+    def run() -> int:
         from devenv.context import Options
         from devenv.upflow import run_up
 
         opts = Options.create(glob.get("project"), glob.get("socket"), glob.get("profile"))
-        code = run_up(opts, detach=flags.get("detach", False), no_check=flags.get("no_check", False))
-    except DevenvError as exc:
-        show(exc)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # a bug: one line, the traceback only on request
-        if os.environ.get("DEVENV_DEBUG"):
-            raise
-        from devenv.secrets import mask_url
+        return run_up(opts, detach=flags.get("detach", False), no_check=flags.get("no_check", False))
 
-        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {mask_url(str(exc))} "
-                         "(run with DEVENV_DEBUG=1 for the traceback)\n")
-        sys.exit(1)
-    sys.exit(code)
+    sys.exit(guarded(run))
 
 
 if __name__ == "__main__":

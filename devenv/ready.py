@@ -137,7 +137,7 @@ def check_database(target: str, env: Mapping[str, str], cwd: Path | str | None, 
         parsed = db.parse_url(url, base)
     except DevenvError as exc:
         if "://" in url and url.split(":", 1)[0].lower() not in ("postgres", "postgresql", "sqlite", "file"):
-            return _check_tcp(url, timeout)
+            return db.tcp_reachable(url, timeout)
         return False, mask_url(exc.message)
     try:
         db.ping(parsed, max(timeout, 0.5))
@@ -153,24 +153,6 @@ def _hide(text: str, password: str | None) -> str:
     if password:
         text = text.replace(password, "****")
     return mask_url(text)
-
-
-def _check_tcp(url: str, timeout: float) -> Result:
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    try:
-        host, port = parts.hostname or "localhost", parts.port
-    except ValueError:
-        return False, "bad port in the URL"
-    if port is None:
-        return False, "no port in the URL"
-    try:
-        with socket.create_connection((host, port), timeout=min(timeout, 2.0)):
-            return True, f"{host}:{port} accepts connections"
-    except OSError as exc:
-        return False, f"{host}:{port}: {(exc.strerror or str(exc) or 'unreachable').lower()}"
 
 
 class LogWatch:
