@@ -305,3 +305,18 @@ windows:
     assert repaired.code == 0 and "created window api.v2" in repaired.out
     assert devenv.tmux("list-windows", "-t", "=odd", "-F", "#{window_name}").splitlines() == \
         ["api.v2", "db:main", "it's $HOME"]
+
+
+def test_windows_get_devenvs_environment_whoever_started_the_server(devenv: Devenv, project: Path) -> None:
+    # a shared server, started earlier from another shell with another environment
+    env = {k: v for k, v in os.environ.items() if k != "FROM_SHELL"}
+    subprocess.run(["tmux", "-L", devenv.socket, "new-session", "-d", "-s", "other", "sleep 600"],
+                   env={**env, "STALE": "from-the-server"}, check=True)
+    write_profile(project, """\
+session: shared
+windows:
+  - name: w
+    command: printf '%s|%s\\n' "$FROM_SHELL" "$STALE" > seen.out; exec sleep 600
+""")
+    assert devenv("up", "-d", "--no-check", env={"FROM_SHELL": "devenv-side", "STALE": "fresh"}).code == 0
+    assert read_when_written(project / "seen.out") == "devenv-side|fresh\n"
