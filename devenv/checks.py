@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -22,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from devenv.fmt import duration
 from devenv.secrets import mask_url
-from devenv.tmux import which
+from devenv.tmux import run_process, which
 
 if TYPE_CHECKING:
     from devenv.envfiles import Resolved
@@ -174,8 +172,8 @@ def install_hint(tool: str, manager: str | None) -> str:
 
 
 def _run_version(path: str, env: Mapping[str, str] | None, flag: str = "--version") -> str:
-    proc = subprocess.run([path, flag], capture_output=True, text=True, errors="replace", timeout=VERSION_TIMEOUT,
-                          env=None if env is None else dict(env), stdin=subprocess.DEVNULL)
+    """What ``path flag`` prints (stdout and stderr); TimeoutError after VERSION_TIMEOUT."""
+    proc = run_process([path, flag], None, VERSION_TIMEOUT, env=None if env is None else dict(env))
     return (proc.stdout + proc.stderr).strip()
 
 
@@ -185,7 +183,7 @@ def check_tmux() -> CheckResult:
         return _fail("tmux", "not found on PATH", install_hint("tmux", this_package_manager()))
     try:
         out = _tmux_version(path)
-    except (OSError, subprocess.SubprocessError) as exc:
+    except (OSError, TimeoutError) as exc:
         return _fail("tmux", f"{path} -V failed: {exc}", install_hint("tmux", this_package_manager()))
     version = parse_version(out)
     if version is None:
@@ -229,7 +227,7 @@ def check_command(name: str, constraint: str | None, env: Mapping[str, str]) -> 
     op, want = parse_constraint(constraint)
     try:
         out = _run_version(path, env)
-    except subprocess.TimeoutExpired:
+    except TimeoutError:
         return _fail(label, f"{name} --version did not answer within {VERSION_TIMEOUT:g}s", None)
     except OSError as exc:
         return _fail(label, f"{path} --version failed: {exc.strerror or exc}", None)
@@ -551,6 +549,9 @@ def check_database(resolved: Resolved, spec: str, timeout: float) -> CheckResult
 def check_custom(resolved: Resolved, name: str, run: str, hint: str | None, timeout: float) -> CheckResult:
     if not resolved.root.is_dir():
         return _fail(name, f"project root {resolved.root} does not exist", None)
+    import signal
+    import subprocess
+
     proc = subprocess.Popen(["sh", "-c", run], cwd=resolved.root, env=dict(resolved.env), text=True,
                             errors="replace", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)

@@ -144,3 +144,16 @@ def test_the_first_panes_own_variables_do_not_become_the_sessions(resolved, ctx)
     assert "PORT" not in unset  # the profile's variables stay the session's
     first_other = next(i for i, c in enumerate(p.commands) if c[0] == "new-window")
     assert max(i for i, c in enumerate(p.commands) if c[0] == "set-environment") < first_other
+
+
+def test_run_process_captures_output_feeds_input_and_times_out(tmp_path: Path) -> None:
+    from devenv.tmux import run_process
+
+    big = "x" * 300_000  # more than a pipe holds, both ways
+    done = run_process(["/bin/sh", "-c", "cat; echo oops >&2; exit 3"], big, 10)
+    assert done == (3, big, "oops\n")
+    assert run_process(["/bin/sh", "-c", "echo $ONLY"], None, 10, env={"ONLY": "this"}).stdout == "this\n"
+    with pytest.raises(TimeoutError):
+        run_process(["/bin/sh", "-c", "exec sleep 30"], None, 0.3)
+    with pytest.raises(OSError):
+        run_process([str(tmp_path / "missing")], None, 1)
