@@ -7,7 +7,6 @@ One round-trip to learn what runs, one to apply the plan, under a lock per
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -122,7 +121,7 @@ def attach(opts: Options, session: str) -> None:
                         hint=f"attach from outside tmux: tmux{sock} attach -t {session}")
     sys.stdout.flush()
     if "switch-client" in argv:  # inside tmux: switch this client, keep the shell
-        proc = subprocess.run(argv, capture_output=True, text=True)
+        proc = tmux.run(*argv[argv.index("switch-client"):], check=False)
         if proc.returncode != 0:
             raise TmuxError(f"cannot switch to session {session!r}: {proc.stderr.strip()}",
                             hint=f"it is running; switch with: tmux switch-client -t {session}")
