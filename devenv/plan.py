@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from devenv.envfiles import Resolved
-from devenv.profile import Pane, Window
+from devenv.profile import DEFAULT_MAX_RESTARTS, Pane, Window
 from devenv.state import pane_stem
 
 Command = tuple[str, ...]  # one tmux command, as argv (without the leading "tmux")
@@ -98,23 +98,18 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
     repair, where each new pane gets its whole environment).
     """
     session = resolved.profile.session
-    env = dict(resolved.window_env(window.name, index))
+    env = {**resolved.window_env(window.name, index), **_devenv_env(resolved, ctx)}
     env.setdefault("PGAPPNAME", f"{session}/{window.name}")
     env["DEVENV_MARK"] = f"{ctx.socket_label}/{session}/{window.name}"
     env["DEVENV_STATE"] = str(ctx.state_dir / stem)
-    env["DEVENV_PROJECT"] = str(resolved.project)
-    env["DEVENV_PROFILE"] = ctx.profile_name
-    if ctx.socket:
-        env["DEVENV_TMUX_SOCKET"] = ctx.socket
-    else:
-        env.pop("DEVENV_TMUX_SOCKET", None)
-    env["DEVENV_PYTHON"] = ctx.python
 
     command = window_command(window, pane, ctx)
     if command is not None:
         env["DEVENV_CMD"] = command
-        env["DEVENV_RESTART"] = window.restart
-        env["DEVENV_MAX_RESTARTS"] = str(window.max_restarts)
+        if window.restart != "no":  # the runner's defaults: no, 5
+            env["DEVENV_RESTART"] = window.restart
+        if window.max_restarts != DEFAULT_MAX_RESTARTS:
+            env["DEVENV_MAX_RESTARTS"] = str(window.max_restarts)
         if window.after:
             import json
 
@@ -131,7 +126,6 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
         # the runner opens the pane's log itself (tmux pipe-pane) before the command starts:
         # the fork it costs happens in the pane, in parallel, not in up's tmux round-trip
         env["DEVENV_PIPE"] = f"exec cat >> {_sh_quote(log)}"
-        env["DEVENV_TMUX"] = ctx.tmux
     return PaneLaunch(
         cwd=str(resolved.pane_cwd(window, pane)),
         env=tuple(sorted(env.items())),
@@ -232,9 +226,18 @@ def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Co
 # --------------------------------------------------------------------------- plans
 
 
-def session_env(resolved: Resolved) -> dict[str, str]:
+def _devenv_env(resolved: Resolved, ctx: Context) -> dict[str, str]:
+    """What devenv adds for every pane: so that `devenv` run in a window targets the same session."""
+    env = {"DEVENV_PROJECT": str(resolved.project), "DEVENV_PROFILE": ctx.profile_name,
+           "DEVENV_PYTHON": ctx.python, "DEVENV_TMUX": ctx.tmux}
+    if ctx.socket:
+        env["DEVENV_TMUX_SOCKET"] = ctx.socket
+    return env
+
+
+def session_env(resolved: Resolved, ctx: Context) -> dict[str, str]:
     """The environment every window shares, given once to new-session."""
-    return dict(resolved.env)
+    return {**resolved.env, **_devenv_env(resolved, ctx)}
 
 
 def _temp(build_id: str, i: int) -> str:
@@ -251,7 +254,7 @@ def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
     profile = resolved.profile
     build_name = f"__devenv_{build_id}"
     target = f"={build_name}:{{end}}"
-    shared = session_env(resolved)
+    shared = session_env(resolved, ctx)
     focus_index = next((i for i, w in enumerate(profile.windows) if w.focus), 0)
     cmds: list[Command] = []
     for i, window in enumerate(profile.windows):
