@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from devenv import __version__
 from devenv.errors import ProfileError
 
 Key = tuple  # a key path such as ("windows", 2, "name")
@@ -81,12 +82,16 @@ def parse(text: str, file: Path) -> Source:
 # (keyed by a checksum, verified against the whole text, so it is never stale).
 
 
+_CACHE_FORMAT = f"{__version__}-1"
+
+
 def _cache_file(text: str) -> Path:
     import zlib
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     digest = zlib.crc32(text.encode("utf-8", "surrogatepass"))
-    return Path(base) / "devenv" / "yaml" / f"{digest:08x}-{len(text)}.marshal"
+    # the parser's version is part of the name: a devenv upgrade never reads an older parse
+    return Path(base) / "devenv" / "yaml" / f"{digest:08x}-{len(text)}-{_CACHE_FORMAT}.marshal"
 
 
 def _cache_get(text: str) -> tuple[Any, dict[Key, int]] | None:

@@ -68,6 +68,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("USER", "tester")
     monkeypatch.setenv("SHELL", "/bin/sh")
     for var in ("TMUX", "TMUX_PANE", "DEVENV_PROFILE", "DEVENV_TMUX_SOCKET", "DEVENV_PROJECT", "DEVENV_MARK",

@@ -218,3 +218,16 @@ def _load_text(project: Path, text: str) -> None:
         resolve(profile, project, environ={})
     except ProfileError as exc:
         assert str(exc) and "\n" not in str(exc).strip()
+
+
+def test_the_parse_cache_is_used_and_never_stale(project: Path, home: Path) -> None:
+    path = write_profile(project, "session: one\nwindows: [{name: a}]\n")
+    assert load(project).session == "one"
+    cached = list((home / ".cache" / "devenv" / "yaml").glob("*.marshal"))
+    assert len(cached) == 1
+    assert load(project).session == "one"  # read back from the cache
+    path.write_text("session: two\nwindows: [{name: a}]\n")  # same length, other text
+    assert load(project).session == "two"
+    path.write_text("session: two\nwindows: [{name: a}, {name: a}]\n")
+    with pytest.raises(ProfileError, match="duplicate window name"):
+        load(project)
