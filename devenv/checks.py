@@ -200,7 +200,9 @@ def _tmux_version(path: str) -> str:
     """``tmux -V``, remembered per binary (path, size, mtime): every `up` asks, the answer rarely changes."""
     st = os.stat(path)
     key = f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "devenv" / "tmux-version"
+    from devenv.state import cache_home
+
+    cache = cache_home() / "tmux-version"
     try:
         cached_key, _, cached = cache.read_text().partition("\n")
         if cached_key == key and cached:

@@ -53,7 +53,7 @@ def _label(opts: Options) -> str:
 
 
 def _live(opts: Options, session: str):
-    return procs.live_session(opts.tmux, session)
+    return opts.tmux.session(session)
 
 
 # --------------------------------------------------------------------------- down

@@ -234,25 +234,12 @@ def pane_roots(live, windows: Collection[str] | None = None) -> dict[int, tuple[
     return roots
 
 
-def live_session(tmux, session: str):
-    """``tmux.session(session)``, also None when tmux 3.3a answers "can't find window" for a missing
-    session on a server that has other sessions."""
-    from devenv.errors import TmuxError
-
-    try:
-        return tmux.session(session)
-    except TmuxError:
-        if not tmux.has_session(session):
-            return None
-        raise
-
-
 def session_pids(socket: str | None, session: str) -> set[int]:
     """Every pid of the running session: its pane trees and the processes marked with it."""
     from devenv.state import socket_label
     from devenv.tmux import Tmux
 
-    live = live_session(Tmux(socket), session)
+    live = Tmux(socket).session(session)
     known = set(live.windows()) if live else set()
     match = mark_matcher(socket_label(socket), session, known=known)
     return set(collect(pane_roots(live), match))

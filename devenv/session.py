@@ -46,28 +46,20 @@ def make_plan(ctx: planner.Context, resolved: Resolved, live: planner.LiveSessio
     build_id = os.urandom(4).hex()
     if live is None:
         return planner.cold(resolved, ctx, build_id)
-    return planner.reconcile(resolved, ctx, recorded_exits(ctx.state_dir, live), build_id)
+    return planner.reconcile(resolved, ctx, recorded_exits(ctx.socket, live), build_id)
 
 
-def recorded_exits(folder: Path, live: planner.LiveSession) -> planner.LiveSession:
+def recorded_exits(socket: str | None, live: planner.LiveSession) -> planner.LiveSession:
     """Dead panes with the exit code their runner recorded (tmux 3.3 sometimes loses it)."""
-    stems = {p.pane_id: state.pane_stem(name, i) for name, ps in live.windows().items() for i, p in enumerate(ps)}
+    where = {p.pane_id: (name, i) for name, ps in live.windows().items() for i, p in enumerate(ps)}
     panes = []
     for pane in live.panes:
-        if pane.dead and pane.pane_id in stems:
-            code = _read_exit(folder / f"{stems[pane.pane_id]}.exit")
+        if pane.dead and pane.pane_id in where:
+            code = state.read_pane_state(socket, live.name, *where[pane.pane_id]).exit_code
             if code is not None:
                 pane = pane._replace(dead_status=code)
         panes.append(pane)
     return live._replace(panes=tuple(panes))
-
-
-def _read_exit(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.lstrip("-").isdigit() else None
 
 
 def up(opts: Options, *, dry_run: bool = False,
@@ -92,20 +84,9 @@ def up(opts: Options, *, dry_run: bool = False,
             check(live)
         the_plan = make_plan(ctx, resolved, live)
         if live is None:
-            _fresh_state(ctx.state_dir)
+            state.new_session(opts.socket, session)
         tmux.apply(the_plan.commands, cleanup_session=the_plan.build_name, mask=resolved.mask)
     return UpResult(session, live is None, the_plan.changes, None, the_plan.focus)
-
-
-def _fresh_state(folder: Path) -> None:
-    """A new session: forget old pane status, keep the previous run's logs as ``*.log.1``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for pattern in ("*.status", "*.exit", "*.restarts", "*.tmp"):
-        for path in folder.glob(pattern):
-            path.unlink(missing_ok=True)
-    for log in folder.glob("*.log"):
-        if log.stat().st_size:
-            log.replace(log.with_name(log.name + ".1"))
 
 
 def attach(opts: Options, session: str) -> None:

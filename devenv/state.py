@@ -53,6 +53,12 @@ def state_home() -> Path:
     return Path(base) / "devenv"
 
 
+def cache_home() -> Path:
+    """devenv's cache folder: ``$XDG_CACHE_HOME/devenv`` (default ``~/.cache/devenv``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "devenv"
+
+
 def socket_label(socket: str | None) -> str:
     return quote(socket or "default", safe="")
 
@@ -111,12 +117,24 @@ def window_logs(socket: str | None, session: str, window: str) -> list[Path]:
     return sorted(p for p in folder.glob("*.log") if p.name.startswith(prefix) and p.name[len(prefix):-4].isdigit())
 
 
+_RUNNER_FILES = ("status", "exit", "restarts", "logstart", "tmp")
+
+
 def clear_pane_status(socket: str | None, session: str) -> None:
-    """Forget runner status of a session that is gone (logs are kept)."""
+    """Forget what the runners recorded for a session that is gone (logs are kept)."""
     folder = session_dir(socket, session)
-    for suffix in ("status", "exit", "restarts"):
+    for suffix in _RUNNER_FILES:
         for path in folder.glob(f"*.{suffix}"):
             path.unlink(missing_ok=True)
+
+
+def new_session(socket: str | None, session: str) -> None:
+    """A session about to be built: forget old runner records, keep the last run's logs as ``*.log.1``."""
+    session_dir(socket, session).mkdir(parents=True, exist_ok=True)
+    clear_pane_status(socket, session)
+    for log in session_dir(socket, session).glob("*.log"):
+        if log.stat().st_size:
+            log.replace(log.with_name(log.name + ".1"))
 
 
 @contextmanager

@@ -126,13 +126,6 @@ class Tmux:
         proc = self.run("list-sessions", "-F", "#{session_name}", check=False)
         return proc.stdout.split("\n")[:-1] if proc.returncode == 0 else []
 
-    def version(self) -> tuple[int, int]:
-        out = self.run("-V").stdout
-        m = re.search(r"(\d+)\.(\d+)", out)
-        if not m:
-            raise TmuxError(f"cannot read the tmux version from {out.strip()!r}")
-        return int(m[1]), int(m[2])
-
     # ------------------------------------------------------------------ actions
 
     def apply(self, commands: Sequence[Command], *, cleanup_session: str | None = None, mask=str) -> None:

@@ -78,13 +78,20 @@ def _check(opts: Options, live: LiveSession | None) -> None:
     from devenv.errors import CheckFailed
 
     resolved = opts.resolved()
-    own: frozenset[int] = frozenset()
-    if live is not None and resolved.profile.requires.ports:
-        from devenv.procs import session_pids
-
-        own = frozenset(session_pids(opts.socket, resolved.profile.session))
+    own = own_pids(opts) if live is not None else frozenset()
     failed = [r for r in run_checks(resolved, own_pids=own) if not r.ok]
     if failed:
         echo(render(failed, color=sys.stderr.isatty()), err=True)
         raise CheckFailed(f"{len(failed)} prerequisite check{'s' if len(failed) > 1 else ''} failed; nothing was "
                           "started", hint="fix them, or skip the checks with: devenv up --no-check")
+
+
+def own_pids(opts: Options) -> frozenset[int]:
+    """The running session's processes, looked up only when ports are checked: a port they hold is
+    no conflict (``up`` on a running session, ``doctor``)."""
+    resolved = opts.resolved()
+    if not resolved.profile.requires.ports:
+        return frozenset()
+    from devenv.procs import session_pids
+
+    return frozenset(session_pids(opts.socket, resolved.profile.session))

@@ -88,10 +88,11 @@ _CACHE_FORMAT = f"{__version__}-1"
 def _cache_file(text: str) -> Path:
     import zlib
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    from devenv.state import cache_home
+
     digest = zlib.crc32(text.encode("utf-8", "surrogatepass"))
     # the parser's version is part of the name: a devenv upgrade never reads an older parse
-    return Path(base) / "devenv" / "yaml" / f"{digest:08x}-{len(text)}-{_CACHE_FORMAT}.marshal"
+    return cache_home() / "yaml" / f"{digest:08x}-{len(text)}-{_CACHE_FORMAT}.marshal"
 
 
 def _cache_get(text: str) -> tuple[Any, dict[Key, int]] | None:

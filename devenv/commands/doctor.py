@@ -11,16 +11,12 @@ from devenv.context import Options
 
 
 def _own_pids(opts: Options) -> frozenset[int]:
-    """Pids of the running session (its ports are no conflict); only looked up when ports are checked."""
+    """The running session's processes (see devenv.upflow.own_pids); none when tmux cannot say."""
     from devenv.errors import DevenvError
-
-    resolved = opts.resolved()
-    if not resolved.profile.requires.ports:
-        return frozenset()
-    from devenv.procs import session_pids
+    from devenv.upflow import own_pids
 
     try:
-        return frozenset(session_pids(opts.socket, resolved.profile.session))
+        return own_pids(opts)
     except DevenvError:
         return frozenset()
 
