@@ -31,8 +31,9 @@ down: install
 test: deps-test install
 	$(BIN)/python -m pytest -q
 
-lint: install
+lint: install    ## ruff on everything, mypy --strict on the package
 	$(BIN)/ruff check devenv tests
+	$(BIN)/mypy
 
 bench: deps install   ## its own venv (devenv installed as users do, tmuxp); tmuxinator from the OS if it can be had
 	-@./scripts/sysdeps tmuxinator

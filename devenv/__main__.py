@@ -1,3 +1,3 @@
-from devenv.main import main
+from devenv.cli import main
 
 main()

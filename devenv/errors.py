@@ -1,12 +1,16 @@
-"""One error hierarchy. Each error knows its exit code and how to show itself.
+"""One error hierarchy, and its one renderer.
 
-Core code raises these and never prints or exits; the CLI renders them as one
-line on stderr: ``error: <file>:<line>: <what is wrong>``.
+Core code raises these and never prints or exits. :func:`render` turns any of
+them into the lines the CLI writes to stderr: ``error: <file>:<line>: <key>:
+<what is wrong>`` and, when there is one, ``hint: <how to fix it>``. Exit codes:
+2 for bad input (usage, every profile error), 1 for an operation that failed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 class DevenvError(Exception):
@@ -68,8 +72,21 @@ class TmuxError(DevenvError):
     """tmux is missing or a tmux command failed (exit 1)."""
 
 
+class NoSession(DevenvError):
+    """The session an operation needs is not running (exit 1). One wording everywhere."""
+
+    def __init__(self, session: str, socket: str | None) -> None:
+        on = f" on socket {socket!r}" if socket else ""
+        super().__init__(f"no session {shown(session)} running{on}", hint="start it with: devenv up")
+        self.session = session
+
+
 class CheckFailed(DevenvError):
-    """Prerequisite checks failed (exit 1)."""
+    """Prerequisite checks failed (exit 1); ``results`` are the failed checks, for the checklist."""
+
+    def __init__(self, message: str, *, results: Sequence[Any] = (), hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.results = tuple(results)
 
 
 class DbError(DevenvError):
@@ -77,4 +94,37 @@ class DbError(DevenvError):
 
 
 class Timeout(DevenvError):
-    """Something did not become ready in time (exit 1)."""
+    """Something did not become ready in time, or failed before (exit 1).
+
+    ``not_ready``: (window, why, its last output lines) for each, for the CLI to show.
+    """
+
+    def __init__(self, message: str, *, not_ready: Sequence[tuple[str, str, Sequence[str]]] = (),
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.not_ready = tuple(not_ready)
+
+
+def shown(name: str) -> str:
+    """A user's name in a message: bare when it cannot be misread, quoted otherwise."""
+    if name and all(c.isalnum() or c in "_-." for c in name) and name.isascii():
+        return name
+    return repr(name)
+
+
+def render(exc: DevenvError) -> list[str]:
+    """The lines that report ``exc`` (passwords in URLs masked)."""
+    from devenv.secrets import mask_url
+
+    lines = [f"error: {mask_url(exc.format_message())}"]
+    if exc.hint:
+        lines.append(f"hint: {mask_url(exc.hint)}")
+    return lines
+
+
+def render_internal(exc: BaseException) -> str:
+    """The one line for a bug: never a traceback unless asked for."""
+    from devenv.secrets import mask_url
+
+    return (f"error: internal error: {type(exc).__name__}: {mask_url(str(exc))} "
+            "(run with DEVENV_DEBUG=1 for the traceback)")

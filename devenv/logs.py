@@ -1,8 +1,9 @@
 """The log follower: tail files and window output, across globs, truncation and rotation.
 
-A :class:`Source` is something to follow: a glob of files relative to a base
+A :class:`LogSource` is something to follow: a glob of files relative to a base
 folder, or the captured output of a window (its per-pane log files, see
-:mod:`devenv.state`). A :class:`Follower` tracks the files the sources match,
+:class:`devenv.paths.SessionPaths`); :func:`sources_for` maps what a user names
+(window names, globs) to them. A :class:`Follower` tracks the files the sources match,
 keyed by inode, and hands back complete, cleaned lines as ``(label, line)``:
 
 - ``initial()`` shows the last N lines of each file that exists at start;
@@ -15,7 +16,7 @@ keyed by inode, and hands back complete, cleaned lines as ``(label, line)``:
   goes away.
 
 :func:`follow` is the loop around ``poll()`` with an adaptive interval.
-Nothing here prints: the CLI renders the lines (:class:`Printer`).
+Nothing here prints: the CLI renders the lines.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ import os
 import re
 import stat
 import time
-import zlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import NamedTuple
+
+from devenv.paths import SessionPaths, window_from_stem
+from devenv.profile.model import Profile
+from devenv.wait import Stopped
 
 Line = tuple[str, str]  # (source label, line without its newline)
 Key = tuple[int, int]  # (st_dev, st_ino)
@@ -93,8 +96,7 @@ def decode(raw: bytes) -> str:
 # --------------------------------------------------------------------------- sources
 
 
-@dataclass(frozen=True)
-class Source:
+class LogSource(NamedTuple):
     """Something to follow. ``find()`` lists its current files as (label, path)."""
 
     name: str
@@ -102,7 +104,7 @@ class Source:
     window: bool = False
 
 
-def glob_source(pattern: str, base: Path) -> Source:
+def glob_source(pattern: str, base: Path) -> LogSource:
     """Files matching ``pattern`` (relative to ``base``, ``**`` allowed), labelled by their path."""
     full = os.path.join(str(base), os.path.expanduser(pattern))
 
@@ -113,21 +115,37 @@ def glob_source(pattern: str, base: Path) -> Source:
             found.append((path if rel.startswith("..") else rel, Path(path)))
         return found
 
-    return Source(pattern, find)
+    return LogSource(pattern, find)
 
 
-def window_source(window: str, socket: str | None, session: str) -> Source:
+def window_source(window: str, paths: SessionPaths) -> LogSource:
     """The captured output of ``window``: one log per pane, labelled ``window`` (``window.N`` for pane N)."""
-    from devenv import state
 
     def find() -> list[tuple[str, Path]]:
         found = []
-        for path in state.window_logs(socket, session, window):
-            _, pane = state.window_from_stem(path.name[:-4])
+        for path in paths.window_logs(window):
+            _, pane = window_from_stem(path.name[:-4])
             found.append((window if pane == 0 else f"{window}.{pane}", path))
         return found
 
-    return Source(window, find, window=True)
+    return LogSource(window, find, window=True)
+
+
+def sources_for(profile: Profile, root: Path, paths: SessionPaths, names: Sequence[str]) -> list[LogSource]:
+    """What ``devenv logs NAME...`` follows: a window's output (a ``logs:`` window: its globs), else a glob.
+
+    No names: every window of the profile.
+    """
+    found: list[LogSource] = []
+    for name in names or tuple(w.name for w in profile.windows):
+        window = profile.window(name)
+        if window is None:
+            found.append(glob_source(name, root))
+        elif window.logs:
+            found += [glob_source(g, root) for g in window.logs]
+        else:
+            found.append(window_source(name, paths))
+    return found
 
 
 # --------------------------------------------------------------------------- following
@@ -158,7 +176,7 @@ class Follower:
     counting the last N).
     """
 
-    def __init__(self, sources: Iterable[Source], *, lines: int | None = 10,
+    def __init__(self, sources: Iterable[LogSource], *, lines: int | None = 10,
                  grep: re.Pattern[str] | None = None) -> None:
         self.sources = list(sources)
         self.lines = lines
@@ -210,7 +228,7 @@ class Follower:
             out += self._scan()
         return out
 
-    def sources_without_files(self) -> list[Source]:
+    def sources_without_files(self) -> list[LogSource]:
         """The sources that match no file being followed."""
         labels = {t.label for t in self.tails.values()}
         return [s for s in self.sources if not any(label in labels for label, _ in s.find())]
@@ -376,11 +394,13 @@ def follow(
 
     The interval starts at ``min_interval`` after activity and grows to
     ``max_interval`` while idle; new files are looked for every ``rescan_every``
-    seconds. On the way out, lines written meanwhile and held partial lines
+    seconds. ``sleep`` may raise :class:`devenv.wait.Stopped` to end it. On the way out, lines written meanwhile and held partial lines
     are emitted too.
     """
     if sleep is None:
-        from devenv.wait import sleep
+        from devenv.wait import sleep as pause
+
+        sleep = pause
     interval = min_interval
     last_scan = clock()
     try:
@@ -404,64 +424,3 @@ def follow(
     last = follower.poll(rescan=False) + follower.flush()
     if last:
         emit(last)
-
-
-class Stopped(Exception):
-    """Raised by a signal handler during the follower's sleep to end :func:`follow`."""
-
-
-# --------------------------------------------------------------------------- rendering
-
-COLORS = (36, 33, 32, 35, 34, 31, 96, 93, 92, 95, 94, 91)
-
-
-def color_of(label: str) -> int:
-    """A stable ANSI colour for a source label."""
-    return COLORS[zlib.crc32(label.encode()) % len(COLORS)]
-
-
-class Printer:
-    """Writes lines with an aligned, optionally coloured ``label | `` prefix; flushes each batch."""
-
-    def __init__(self, stream: IO[str], *, prefix: bool = True, color: bool = False,
-                 mask: Callable[[str], str] | None = None) -> None:
-        self.stream = stream
-        self.prefix = prefix
-        self.color = color
-        self.mask = mask
-        self.width = 0
-
-    def format(self, label: str, line: str) -> str:
-        if self.mask is not None:
-            line = self.mask(line)
-        if not self.prefix:
-            return line
-        self.width = max(self.width, len(label))
-        head = f"{label:<{self.width}} |"
-        if self.color:
-            head = f"\x1b[{color_of(label)}m{head}\x1b[0m"
-        return f"{head} {line}" if line else head
-
-    def __call__(self, batch: list[Line]) -> None:
-        if self.prefix and batch:
-            self.width = max(self.width, *(len(label) for label, _ in batch))
-        text = "".join(self.format(label, line) + "\n" for label, line in batch)
-        buffer = getattr(self.stream, "buffer", None)
-        if buffer is not None:
-            self.stream.flush()
-            buffer.write(text.encode(getattr(self.stream, "encoding", None) or "utf-8", "replace"))
-            buffer.flush()
-        else:
-            self.stream.write(text)
-            self.stream.flush()
-
-
-def use_color(stream: IO[str], environ: dict[str, str] | None = None) -> bool:
-    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
-    env = os.environ if environ is None else environ
-    if env.get("NO_COLOR"):
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

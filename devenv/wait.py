@@ -1,9 +1,12 @@
-"""Polling with a monotonic deadline: the one place that sleeps."""
+"""Polling with a monotonic deadline: the one place that sleeps. And stopping on a signal."""
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -33,7 +36,7 @@ def wait_until(
         delay = min(delay * 1.5, max_interval)
 
 
-def backoff(start: float = 0.1, factor: float = 2.0, cap: float = 2.0):
+def backoff(start: float = 0.1, factor: float = 2.0, cap: float = 2.0) -> Iterator[float]:
     """Yield growing delays: start, start*factor, ... capped at ``cap``."""
     delay = start
     while True:
@@ -45,3 +48,26 @@ def sleep(seconds: float) -> None:
     """A bounded pause between retries (never used to wait for a condition)."""
     if seconds > 0:
         time.sleep(seconds)  # noqa: TID251
+
+
+class Stopped(Exception):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) arrived; ``signum`` says which."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+@contextmanager
+def stopped_by(*signals: signal.Signals) -> Iterator[None]:
+    """Within the block, each of ``signals`` raises :class:`Stopped`; the old handlers come back after."""
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -14,7 +14,7 @@ import click
 import pytest
 import yaml
 
-from devenv.profile import load_file
+from devenv.profile.load import load_file
 from devenv.wait import wait_until
 from tests.conftest import REPO, Devenv, write_profile
 
@@ -363,8 +363,8 @@ def test_freeze_needs_a_session(devenv: Devenv, project: Path) -> None:
 
 
 def test_completion_of_profiles_and_windows(project: Path, home: Path) -> None:
-    from devenv.cli import cli
-    from devenv.completion import complete_profiles, complete_windows
+    from devenv.cli.app import cli
+    from devenv.cli.completion import complete_profiles, complete_windows
 
     write_profile(project, "windows: [{name: api, command: x}, {name: worker, command: y}, {name: db, db: X}]\n")
     write_profile(project, "extends: default\n", name="alice")

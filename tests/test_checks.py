@@ -1,4 +1,4 @@
-"""Prerequisite checks: `devenv doctor` as a user runs it, and the pure helpers of devenv.checks."""
+"""Prerequisite checks: `devenv doctor` as a user runs it, and the pure helpers of devenv.readiness.prereqs and hints."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from devenv import checks
-from devenv.checks import CheckResult
-from devenv.envfiles import resolve
-from devenv.profile import load
+from devenv.cli.render import checklist
+from devenv.profile.env import resolve
+from devenv.profile.load import load
+from devenv.readiness import hints
+from devenv.readiness import prereqs as checks
+from devenv.readiness.prereqs import CheckResult
 from tests.conftest import write_profile
 from tests.pg import PgServer, free_port
 
@@ -133,20 +135,20 @@ def test_parse_constraint_rejects_garbage():
 
 
 def test_install_hints_are_os_aware():
-    debian = checks.parse_os_release('PRETTY_NAME="Debian GNU/Linux 12"\nID=debian\n')
-    ubuntu = checks.parse_os_release('ID=ubuntu\nID_LIKE=debian\n')
-    fedora = checks.parse_os_release('ID=fedora\n')
-    assert checks.package_manager("linux", debian) == "apt-get"
-    assert checks.package_manager("linux", ubuntu) == "apt-get"
-    assert checks.package_manager("linux", fedora) == "dnf"
-    assert checks.package_manager("darwin", {}) == "brew"
-    assert checks.package_manager("linux", {"ID": "gentoo"}) is None
-    assert checks.install_hint("node", "apt-get") == "sudo apt-get install nodejs"
-    assert checks.install_hint("node", "brew") == "brew install node"
-    assert checks.install_hint("psql", "apt-get") == "sudo apt-get install postgresql-client"
-    assert checks.install_hint("psql", "brew").startswith("brew install libpq")
-    assert checks.install_hint("sqlite3", "dnf") == "sudo dnf install sqlite"
-    assert checks.install_hint("tmux", None) == "install tmux and make sure it is on PATH"
+    debian = hints.parse_os_release('PRETTY_NAME="Debian GNU/Linux 12"\nID=debian\n')
+    ubuntu = hints.parse_os_release('ID=ubuntu\nID_LIKE=debian\n')
+    fedora = hints.parse_os_release('ID=fedora\n')
+    assert hints.package_manager("linux", debian) == "apt-get"
+    assert hints.package_manager("linux", ubuntu) == "apt-get"
+    assert hints.package_manager("linux", fedora) == "dnf"
+    assert hints.package_manager("darwin", {}) == "brew"
+    assert hints.package_manager("linux", {"ID": "gentoo"}) is None
+    assert hints.install_hint("node", "apt-get") == "sudo apt-get install nodejs"
+    assert hints.install_hint("node", "brew") == "brew install node"
+    assert hints.install_hint("psql", "apt-get") == "sudo apt-get install postgresql-client"
+    assert hints.install_hint("psql", "brew").startswith("brew install libpq")
+    assert hints.install_hint("sqlite3", "dnf") == "sudo dnf install sqlite"
+    assert hints.install_hint("tmux", None) == "install tmux and make sure it is on PATH"
 
 
 # --------------------------------------------------------------------------- env
@@ -363,12 +365,12 @@ def test_sqlite_database(home, project):
 
 def test_render_marks_colors_and_ascii_fallback():
     results = [CheckResult("tmux", True, "tmux 3.3a", None), CheckResult("port 3000", False, "in use", "kill 1")]
-    text = checks.render(results, color=False, unicode=True)
+    text = checklist(results, color=False, unicode=True)
     assert text.splitlines() == ["✓ tmux       tmux 3.3a", "✗ port 3000  in use", "    hint: kill 1",
                                  "1 of 2 checks failed"]
-    plain = checks.render(results, color=False, unicode=False)
+    plain = checklist(results, color=False, unicode=False)
     assert plain.isascii() and plain.startswith("ok tmux") and "XX port 3000" in plain
-    assert "\x1b[" in checks.render(results, color=True, unicode=True)
+    assert "\x1b[" in checklist(results, color=True, unicode=True)
 
 
 def test_doctor_ascii_fallback_when_stdout_cannot_encode(devenv, project):

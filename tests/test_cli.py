@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devenv.cli import cli
-from devenv.main import parse_fast
+from devenv.cli.app import cli
+from devenv.cli.fast import parse_fast
 
 
 @pytest.mark.filterwarnings("ignore:'protected_args' is deprecated:DeprecationWarning")

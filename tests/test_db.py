@@ -18,8 +18,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from devenv.db import DbUrl, classify, parse_url, pgpass_line, pick_url
-from devenv.dbstatus import summarize
+from devenv.db.connect import classify
+from devenv.db.shell import pgpass_line
+from devenv.db.status import summarize
+from devenv.db.url import DbUrl, parse_url, pick_url
 from devenv.errors import DbError, UsageError
 from devenv.wait import wait_until
 from tests.conftest import Devenv, write_profile

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from devenv.procs import session_pids
+from devenv.session.procs import session_pids
 from devenv.wait import wait_until
 from tests.conftest import Devenv, gone, read_pid, write_profile
 
@@ -190,7 +190,7 @@ def test_ps_without_a_session(devenv: Devenv, project: Path) -> None:
 
 
 def test_ps_masks_secrets_and_shows_readiness(devenv: Devenv, project: Path) -> None:
-    pytest.importorskip("devenv.ready")
+    pytest.importorskip("devenv.readiness.probes")
     write_profile(project, """
 session: lc
 env:

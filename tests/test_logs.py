@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from devenv import logs, state
-from devenv.logs import Follower, Printer, clean_line, follow, glob_source, window_source
+from devenv import logs, wait
+from devenv.cli import render
+from devenv.cli.render import Printer
+from devenv.logs import Follower, clean_line, follow, glob_source, window_source
+from devenv.paths import SessionPaths, pane_stem
 from devenv.wait import wait_until
-from tests.conftest import REPO, Devenv, write_profile
+from tests.conftest import Devenv, write_profile
 
 PROFILE = "session: logtest\nwindows:\n  - {name: a, command: \"sleep 100\"}\n  - {name: crash, command: \"echo boom; exit 3\"}\n"
 
@@ -196,12 +199,12 @@ def test_removed_file_hands_out_its_partial_line(tmp_path: Path) -> None:
 
 
 def test_window_source_reads_pane_logs(home: Path) -> None:
-    web0 = state.pane_log("sock", "sess", "web", 0)
-    web1 = state.pane_log("sock", "sess", "web", 1)
-    other = state.pane_log("sock", "sess", "web.x", 0)
+    web0 = SessionPaths("sock", "sess").log("web", 0)
+    web1 = SessionPaths("sock", "sess").log("web", 1)
+    other = SessionPaths("sock", "sess").log("web.x", 0)
     for path, text in ((web0, "\x1b[32mready\x1b[0m\r\n"), (web1, "pane one\r\n"), (other, "not mine\r\n")):
         append(path, text)
-    f = Follower([window_source("web", "sock", "sess")], lines=10)
+    f = Follower([window_source("web", SessionPaths("sock", "sess"))], lines=10)
     assert f.initial() == [("web", "ready"), ("web.1", "pane one")]
     f.close()
 
@@ -214,9 +217,9 @@ def test_printer_aligns_colours_and_masks() -> None:
     assert out.getvalue() == "api | one\napi    | two\nworker | three\napi    |\n"
     out = io.StringIO()
     Printer(out, color=True)([("api", "x")])
-    code = logs.color_of("api")
+    code = render.color_of("api")
     assert out.getvalue() == f"\x1b[{code}mapi |\x1b[0m x\n"
-    assert logs.color_of("api") == code  # stable
+    assert render.color_of("api") == code  # stable
     out = io.StringIO()
     Printer(out, prefix=False, mask=lambda s: s.replace("hunter2", "****"))([("api", "pw=hunter2")])
     assert out.getvalue() == "pw=****\n"
@@ -227,9 +230,9 @@ def test_colour_only_on_a_terminal_without_no_color() -> None:
         def isatty(self) -> bool:
             return True
 
-    assert logs.use_color(Tty(), {}) is True
-    assert logs.use_color(Tty(), {"NO_COLOR": "1"}) is False
-    assert logs.use_color(io.StringIO(), {}) is False
+    assert render.use_color(Tty(), {}) is True
+    assert render.use_color(Tty(), {"NO_COLOR": "1"}) is False
+    assert render.use_color(io.StringIO(), {}) is False
 
 
 def test_follow_interval_grows_when_idle_and_resets_on_activity(tmp_path: Path) -> None:
@@ -265,7 +268,7 @@ def test_follow_ends_on_stopped_and_flushes_partial_lines(tmp_path: Path) -> Non
 
     def sleep(seconds: float) -> None:
         append(log, "last\nunfinished")
-        raise logs.Stopped
+        raise wait.Stopped
 
     follow(f, lambda b: got.extend(texts(b)), sleep=sleep)
     assert got == ["last", "unfinished"]
@@ -401,10 +404,10 @@ def test_logs_window_command_line(home: Path, project: Path) -> None:
 
 
 def write_pane(socket: str | None, session: str, window: str, text: str, status: str | None = None) -> Path:
-    log = state.pane_log(socket, session, window, 0)
+    log = SessionPaths(socket, session).log(window, 0)
     append(log, text)
     if status:
-        (log.parent / f"{state.pane_stem(window, 0)}.status").write_text(status + "\n")
+        (log.parent / f"{pane_stem(window, 0)}.status").write_text(status + "\n")
     return log
 
 
@@ -451,8 +454,6 @@ def test_globs_work_without_a_profile(home: Path, tmp_path: Path) -> None:
 
 
 def test_logs_of_a_crashed_window_in_a_real_session(devenv: Devenv, project: Path) -> None:
-    if not (REPO / "devenv" / "commands" / "up.py").exists():
-        pytest.skip("devenv up is not there yet")
     write_profile(project, PROFILE)
     res = devenv("up", "-d", "--no-check", timeout=60)
     assert res.code == 0, res.output

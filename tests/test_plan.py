@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from devenv import plan
-from devenv.envfiles import resolve
-from devenv.plan import LivePane, LiveSession
-from devenv.profile import load
-from devenv.tmux import quote, render
+from devenv.profile.env import resolve
+from devenv.profile.load import load
+from devenv.session import plan
+from devenv.session.live import LivePane, LiveSession
+from devenv.session.tmux import quote, to_script
 from tests.conftest import write_profile
 
 PROFILE = """\
@@ -130,7 +130,7 @@ def test_respawn_restarts_only_the_named_windows(resolved, ctx) -> None:
 
 
 def test_the_rendered_script_quotes_for_tmux(resolved, ctx) -> None:
-    script = render(plan.cold(resolved, ctx, "abcd").commands)
+    script = to_script(plan.cold(resolved, ctx, "abcd").commands)
     assert script.count("\n") == 1  # one line: a failure stops the rest
     assert "'TOKEN_SECRET=s3cr3t-value'" in script
     assert quote("it's $HOME") == "'it'\"'\"'s $HOME'"
@@ -147,7 +147,7 @@ def test_the_first_panes_own_variables_do_not_become_the_sessions(resolved, ctx)
 
 
 def test_run_process_captures_output_feeds_input_and_times_out(tmp_path: Path) -> None:
-    from devenv.tmux import run_process
+    from devenv.spawn import run_process
 
     big = "x" * 300_000  # more than a pipe holds, both ways
     done = run_process(["/bin/sh", "-c", "cat; echo oops >&2; exit 3"], big, 10)

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from devenv import procs
+from devenv.session import procs
 from devenv.wait import wait_until
 from tests.conftest import gone, read_pid
 
@@ -205,7 +205,7 @@ def test_listening_ports_are_reported_released(label: str, tmp_path: Path) -> No
         "signal.pause()\n")
     child = spawn([sys.executable, str(script)], marked_env(label, window="web"))
     port = read_pid(tmp_path / "port")
-    assert child.pid in procs.listening({child.pid})[port]
+    assert child.pid in procs.listeners({child.pid})[port]
     use = procs.usage({"web": [psutil.Process(child.pid)]}, interval=0.05)["web"]
     assert use.ports == (port,) and use.rss_bytes > 0
 

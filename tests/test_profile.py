@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devenv.envfiles import resolve
 from devenv.errors import ProfileError
-from devenv.profile import load, load_file
+from devenv.profile.env import resolve
+from devenv.profile.load import load, load_file
 from tests.conftest import write_profile
 
 BASE = """\

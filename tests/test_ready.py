@@ -19,18 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from devenv import state
-from devenv.profile import Probe
-from devenv.ready import (
-    LogWatch,
-    Progress,
-    Watch,
-    check_command,
-    check_database,
-    check_http,
-    check_port,
-    probe_ok,
-)
+from devenv.cli.render import Progress
+from devenv.paths import SessionPaths, pane_stem
+from devenv.profile.model import Probe
+from devenv.readiness.probes import LogWatch, probe_command, probe_database, probe_http, probe_ok, probe_port
+from devenv.readiness.waits import Watch
+from devenv.session import records
 from devenv.wait import wait_until
 from tests.conftest import Devenv, write_profile
 from tests.pg import PASSWORD, free_port
@@ -50,14 +44,14 @@ def listening() -> Iterator[int]:
 
 
 def test_port_probe_connects_to_a_listening_socket(listening: int) -> None:
-    ok, detail = check_port(str(listening))
+    ok, detail = probe_port(str(listening))
     assert ok, detail
     assert probe_ok(Probe("port", str(listening)), log_paths=[], env={})
 
 
 def test_port_probe_fails_on_a_closed_port() -> None:
     port = free_port()
-    assert check_port(str(port)) == (False, "connection refused")
+    assert probe_port(str(port)) == (False, "connection refused")
 
 
 def test_port_probe_tries_ipv6_localhost() -> None:
@@ -68,7 +62,7 @@ def test_port_probe_tries_ipv6_localhost() -> None:
         pytest.skip("no IPv6 loopback here")
     with s:
         s.listen()
-        assert check_port(str(s.getsockname()[1]))[0]
+        assert probe_port(str(s.getsockname()[1]))[0]
 
 
 # --------------------------------------------------------------------------- http
@@ -108,11 +102,11 @@ def test_http_probe_wants_2xx_or_3xx(http_server: str, path: str, ready: bool, s
     # a proxy in the environment must not be used for localhost
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
-    assert check_http(http_server + path) == (ready, shown)
+    assert probe_http(http_server + path) == (ready, shown)
 
 
 def test_http_probe_fails_when_nothing_listens() -> None:
-    ok, detail = check_http(f"http://127.0.0.1:{free_port()}/health")
+    ok, detail = probe_http(f"http://127.0.0.1:{free_port()}/health")
     assert not ok and "refused" in detail
 
 
@@ -167,8 +161,8 @@ def test_log_watch_for_run_skips_a_previous_run(tmp_path: Path) -> None:
 def test_command_probe_runs_in_the_root_with_the_environment(tmp_path: Path) -> None:
     (tmp_path / "marker").write_text("x")
     env = {"PATH": os.environ["PATH"], "WANT": "yes"}
-    assert check_command('test -f marker && test "$WANT" = yes', env, tmp_path) == (True, "exit 0")
-    ok, detail = check_command("echo nope >&2; exit 3", env, tmp_path)
+    assert probe_command('test -f marker && test "$WANT" = yes', env, tmp_path) == (True, "exit 0")
+    ok, detail = probe_command("echo nope >&2; exit 3", env, tmp_path)
     assert (ok, detail) == (False, "exit 3: nope")
     assert not probe_ok(Probe("command", "test -f marker"), log_paths=[], env=env, cwd=tmp_path / "..")
 
@@ -176,7 +170,7 @@ def test_command_probe_runs_in_the_root_with_the_environment(tmp_path: Path) -> 
 def test_command_probe_is_killed_at_its_timeout(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     start = time.monotonic()
-    ok, detail = check_command(f"echo $$ > {pidfile}; exec sleep 30", {"PATH": os.environ["PATH"]}, tmp_path, 0.5)
+    ok, detail = probe_command(f"echo $$ > {pidfile}; exec sleep 30", {"PATH": os.environ["PATH"]}, tmp_path, 0.5)
     assert not ok and "timed out" in detail
     assert time.monotonic() - start < 5
     pid = int(pidfile.read_text())
@@ -189,28 +183,28 @@ def test_command_probe_is_killed_at_its_timeout(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_database_probe_postgres(pg_url: str) -> None:
-    assert check_database(pg_url, {}, None, 5) == (True, "database answers")
-    assert check_database("DATABASE_URL", {"DATABASE_URL": pg_url}, None, 5)[0]
+    assert probe_database(pg_url, {}, None, 5) == (True, "database answers")
+    assert probe_database("DATABASE_URL", {"DATABASE_URL": pg_url}, None, 5)[0]
     assert probe_ok(Probe("database", "DATABASE_URL"), log_paths=[], env={"DATABASE_URL": pg_url}, timeout=5)
     wrong = pg_url.replace(PASSWORD, "wrong-pw-xyz")
-    ok, detail = check_database(wrong, {}, None, 5)
+    ok, detail = probe_database(wrong, {}, None, 5)
     assert not ok and "authentication failed" in detail
     assert "wrong-pw-xyz" not in detail and PASSWORD not in detail
 
 
 def test_database_probe_refused_and_unset() -> None:
-    ok, detail = check_database(f"postgresql://u:hunter2pw@127.0.0.1:{free_port()}/db", {}, None, 1)
+    ok, detail = probe_database(f"postgresql://u:hunter2pw@127.0.0.1:{free_port()}/db", {}, None, 1)
     assert not ok and "refused" in detail and "hunter2pw" not in detail
-    assert check_database("DATABASE_URL", {}, None, 1) == (False, "DATABASE_URL is not set")
+    assert probe_database("DATABASE_URL", {}, None, 1) == (False, "DATABASE_URL is not set")
 
 
 def test_database_probe_sqlite(tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "dev.db")
     con.execute("create table t (x)")
     con.close()
-    assert check_database("sqlite:///dev.db", {}, tmp_path, 1)[0]
-    assert check_database("file:./dev.db", {}, tmp_path, 1)[0]
-    ok, detail = check_database("sqlite:///other.db", {}, tmp_path, 1)
+    assert probe_database("sqlite:///dev.db", {}, tmp_path, 1)[0]
+    assert probe_database("file:./dev.db", {}, tmp_path, 1)[0]
+    ok, detail = probe_database("sqlite:///other.db", {}, tmp_path, 1)
     assert not ok and "not found" in detail
 
 
@@ -358,11 +352,11 @@ time.sleep(300)
 
 
 def _status(devenv: Devenv, session: str, window: str) -> str:
-    return state.read_pane_state(devenv.socket, session, window, 0).status or ""
+    return records.read_pane_state(SessionPaths(devenv.socket, session), window, 0).status or ""
 
 
 def _status_line(devenv: Devenv, session: str, window: str) -> str:
-    path = state.session_dir(devenv.socket, session) / f"{state.pane_stem(window, 0)}.status"
+    path = SessionPaths(devenv.socket, session).dir / f"{pane_stem(window, 0)}.status"
     return path.read_text().strip() if path.exists() else ""
 
 
@@ -387,7 +381,7 @@ windows:
     start = time.monotonic()
     result = devenv("up", "-d", "--no-check", "--wait")
     assert result.code == 0, result.output
-    assert check_port(str(port))[0], "up --wait returned before the port was open"
+    assert probe_port(str(port))[0], "up --wait returned before the port was open"
     assert time.monotonic() - start >= 2
     assert "api: ready" in result.out and "logged: ready" in result.out
     api_ts = float(wait_until(lambda: (project / "api.ts").exists() and (project / "api.ts").read_text(), 10))
@@ -442,7 +436,7 @@ windows:
 def test_wait_command_errors(devenv: Devenv, project: Path) -> None:
     write_profile(project, "session: waits\nwindows:\n  - {name: a, command: sleep 300}\n")
     result = devenv("wait", "a")
-    assert result.code == 1 and "session 'waits' is not running" in result.err
+    assert result.code == 1 and "no session waits running" in result.err
     assert devenv("up", "-d", "--no-check").code == 0
     result = devenv("wait", "b")
     assert result.code == 2 and "no window 'b'" in result.err
@@ -482,9 +476,9 @@ windows:
     assert devenv("up", "-d", "--no-check").code == 0
     wait_until(lambda: _status(devenv, "crashy", "flaky") == "failed", 20)
     assert time.monotonic() - start >= 3  # backoff: 1 s, then 2 s
-    pane_state = state.read_pane_state(devenv.socket, "crashy", "flaky", 0)
+    pane_state = records.read_pane_state(SessionPaths(devenv.socket, "crashy"), "flaky", 0)
     assert pane_state.restarts == 2 and pane_state.exit_code == 4
-    log = state.pane_log(devenv.socket, "crashy", "flaky", 0)
+    log = SessionPaths(devenv.socket, "crashy").log("flaky", 0)
     text = wait_until(lambda: "gave up" in log.read_text() and log.read_text(), 10)
     assert text.count("crashing now") == 3
     assert "restart 1/2 in 1s" in text and "restart 2/2 in 2s" in text

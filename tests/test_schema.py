@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devenv.errors import ProfileError
-from devenv.profile import WINDOW_KEYS, load_file
-from devenv.schema import schema
+from devenv.profile.load import load_file
+from devenv.profile.schema import schema
+from devenv.profile.validate import WINDOW_KEYS
 from tests.conftest import REPO, Devenv
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -59,19 +60,19 @@ def test_schema_command_prints_a_valid_draft7_schema(tmp_path: Path) -> None:
 
 def test_schema_knows_exactly_the_loaders_keys() -> None:
     """A key added to the loader must be added to the schema (and the other way round)."""
-    from devenv import profile
+    from devenv.profile import model, validate
 
     props = schema()["properties"]
     window = props["windows"]["items"]
     pane = next(a for a in window["properties"]["panes"]["items"]["anyOf"] if a.get("type") == "object")
     probe = window["properties"]["ready"]
     requires = props["requires"]
-    assert tuple(props) == profile.TOP_KEYS
-    assert tuple(window["properties"]) == profile.WINDOW_KEYS
-    assert tuple(pane["properties"]) == profile.PANE_KEYS
-    assert tuple(probe["properties"]) == profile.PROBE_KEYS
-    assert tuple(requires["properties"]) == profile.REQUIRES_KEYS
-    assert set(window["properties"]["layout"]["anyOf"][0]["enum"]) == set(profile.LAYOUTS)
+    assert tuple(props) == validate.TOP_KEYS
+    assert tuple(window["properties"]) == validate.WINDOW_KEYS
+    assert tuple(pane["properties"]) == validate.PANE_KEYS
+    assert tuple(probe["properties"]) == validate.PROBE_KEYS
+    assert tuple(requires["properties"]) == validate.REQUIRES_KEYS
+    assert set(window["properties"]["layout"]["anyOf"][0]["enum"]) == set(model.LAYOUTS)
     for part in (schema(), window, pane, probe, requires):
         assert part["additionalProperties"] is False
 

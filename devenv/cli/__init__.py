@@ -1,0 +1,25 @@
+"""The command line: parse, call one core function, render. The only layer that prints or imports click.
+
+:func:`main` sends a plain ``devenv [-C DIR] [-L SOCK] [-p NAME] up [-d] [--no-check]``
+to the click-free fast path (:mod:`devenv.cli.fast`) and every other command line to
+the click CLI (:mod:`devenv.cli.app`). Both report errors through :func:`devenv.cli.guard.guarded`.
+This module imports nothing heavy: the fast path starts here.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``devenv`` console script."""
+    from devenv.cli.fast import parse_fast, run_fast
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    fast = parse_fast(args)
+    if fast is None:
+        from devenv.cli.app import main as click_main
+
+        click_main(args)
+        return
+    run_fast(*fast)

@@ -1,0 +1,312 @@
+"""Every screen: the checklist, the stop report, the ps table, wait progress, db status, log lines.
+
+Functions here build text (and the two live views, :class:`Progress` and
+:class:`Printer`, write to the stream they are given); nothing here imports click,
+so the click-free paths (``up``, ``db top``) can use it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from devenv.fmt import duration, size
+
+if TYPE_CHECKING:  # types only: the lean `db top` process imports this module
+    from devenv.logs import Line
+    from devenv.ops.ps import PaneRow
+    from devenv.readiness.prereqs import CheckResult
+    from devenv.readiness.waits import Watch
+    from devenv.session.procs import Member, StopReport
+
+_GREEN, _RED, _YELLOW, _BOLD, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[0m"
+
+
+# --------------------------------------------------------------------------- doctor, up
+
+
+def _can_encode(text: str) -> bool:
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def checklist(results: Sequence[CheckResult], *, color: bool, unicode: bool | None = None) -> str:
+    """The checklist: mark, check, what was found, and a hint under each failure."""
+    if unicode is None:
+        unicode = _can_encode("✓✗")
+    good, bad = ("✓", "✗") if unicode else ("ok", "XX")
+    width = min(max((len(r.name) for r in results), default=0), 32)
+    lines = []
+    for r in results:
+        mark = good if r.ok else bad
+        if color:
+            mark = f"{_GREEN}{good}{_RESET}" if r.ok else f"{_RED}{_BOLD}{bad}{_RESET}"
+        lines.append(f"{mark} {r.name.ljust(width)}  {r.detail}")
+        if r.hint:
+            hint = f"hint: {r.hint}"
+            lines.append("    " + (f"{_YELLOW}{hint}{_RESET}" if color else hint))
+    failed = sum(not r.ok for r in results)
+    lines.append(f"{failed} of {len(results)} checks failed" if failed else f"all {len(results)} checks passed")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- down, restart, ps
+
+
+def _procs(members: Iterable[Member]) -> str:
+    return ", ".join(f"{m.pid} {m.name}" for m in members)
+
+
+def _by_window(members: Iterable[Member]) -> dict[str, list[Member]]:
+    out: dict[str, list[Member]] = {}
+    for m in members:
+        out.setdefault(m.window, []).append(m)
+    return out
+
+
+def stop_report(report: StopReport, indent: str = "  ") -> tuple[list[str], list[str]]:
+    """What was stopped, killed, released: (lines for stdout, lines for stderr)."""
+    out: list[str] = []
+    err: list[str] = []
+    for window, members in _by_window(report.stopped).items():
+        out.append(f"{indent}{window}: {_procs(members)}")
+    if report.killed:
+        out.append(f"{indent}needed SIGKILL: " + ", ".join(f"{m.pid} {m.name} ({m.window})" for m in report.killed))
+    released = set(report.released)
+    if released:
+        out.append(f"{indent}released ports: " + ", ".join(
+            f"{port} ({window})" for port, window in report.ports if port in released))
+    held = [f"{port} ({window})" for port, window in report.ports if port not in released]
+    if held:
+        err.append(f"{indent}still in use by another process: port " + ", ".join(held))
+    if report.survivors:
+        err.append(f"warning: still running after SIGKILL: {_procs(report.survivors)}")
+    return out, err
+
+
+def ps_table(rows: Sequence[PaneRow]) -> list[str]:
+    """The ``ps`` table, one line per pane."""
+    table = [("WINDOW", "PANE", "STATE", "PID", "EXIT", "CPU%", "MEM", "PORTS", "UPTIME", "RESTARTS", "COMMAND")]
+    for r in rows:
+        table.append((r.window, str(r.pane), r.state, _opt(r.pid), _opt(r.exit_code),
+                      f"{r.cpu_percent:.1f}" if r.pid else "-", size(r.rss_bytes) if r.rss_bytes else "-",
+                      ",".join(map(str, r.ports)) or "-", duration(r.uptime_s) if r.uptime_s is not None else "-",
+                      str(r.restarts), _short(r.command)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+            for row in table]
+
+
+def _opt(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# --------------------------------------------------------------------------- wait
+
+
+class Progress:
+    """Live lines per window on a terminal; plain lines for final states otherwise."""
+
+    def __init__(self, watches: Sequence[Watch], stream: IO[str], started: float) -> None:
+        self.watches = watches
+        self.stream = stream
+        self.started = started
+        self.tty = stream.isatty()
+        self.drawn = 0
+        self.width = max((len(w.name) for w in watches), default=0)
+
+    def line(self, w: Watch) -> str:
+        now = w.done_at if w.done_at is not None else time.monotonic()
+        took = f"{now - self.started:.1f}s"
+        if w.state == "ready":
+            return f"{w.name}: ready ({took})"
+        if w.state in ("failed", "timeout"):
+            return f"{w.name}: {w.detail}"
+        if w.state == "waiting":
+            return f"{w.name}: {w.detail} ({took})"
+        return f"{w.name}: {w.state if w.state == 'starting' else 'waiting'} ({took}) {w.doing}"
+
+    def changed(self, w: Watch) -> None:
+        if not self.tty and w.final:
+            self.stream.write(self.line(w) + "\n")
+            self.stream.flush()
+
+    def draw(self) -> None:
+        if not self.tty:
+            return
+        cols = shutil.get_terminal_size((100, 20)).columns
+        text = f"\x1b[{self.drawn}F" if self.drawn else ""
+        for w in self.watches:
+            text += "\r\x1b[2K" + self.line(w)[: max(cols - 1, 20)] + "\n"
+        self.drawn = len(self.watches)
+        self.stream.write(text)
+        self.stream.flush()
+
+
+# --------------------------------------------------------------------------- db
+
+
+
+
+def _query(text: str, width: int = 70) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _app(name: str) -> str:
+    return name or "(none)"
+
+
+def _who(item: Mapping[str, Any]) -> str:
+    app = item["application_name"]
+    return f"pid {item['pid']} ({app})" if app else f"pid {item['pid']}"
+
+
+def db_status(status: Mapping[str, Any], compact: bool = False) -> list[str]:
+    """The human report of a status, one string per line."""
+    head = f"{status.get('url', '')}" + (f"  (from {status['source']})" if status.get("source") else "")
+    if not status.get("ok"):
+        return [head, f"not reachable: {status.get('error')}"]
+    if "path" in status:
+        tables = status["tables"]
+        return [head, f"reachable  SQLite {status['sqlite_version']}  {status['path']}",
+                f"size {size(status['size'])}  journal mode {status['journal_mode']}",
+                f"tables ({len(tables)}): {', '.join(tables) if tables else 'none'}"]
+    c = status["connections"]
+    lines = [head, f"reachable  latency {status['latency_ms']:.1f} ms  PostgreSQL {status['server_version']}",
+             f"connections {c['total']}/{c['max']} ({c['percent']}%) in use, this one included",
+             "  " + "  ".join(f"{state} {n}" for state, n in c["by_state"].items())]
+    if compact:
+        apps = "  ".join(f"{_app(a)} {n}" for a, n in c["by_application"].items())
+        lines.append(f"  by application: {apps}")
+    else:
+        lines += _app_table(c)
+    if c["warning"]:
+        top = next(iter(c["by_application"].items()), None)
+        biggest = f"; the biggest holder is {_app(top[0])} with {top[1]}" if top else ""
+        lines.append(f"warning: {c['total']}/{c['max']} connections in use ({c['percent']}% of max_connections): "
+                     f"close to exhaustion{biggest}")
+    locks = status["locks"]
+    if locks["waiting"]:
+        lines.append(f"waiting on locks: {len(locks['waiting'])}")
+        for w in locks["waiting"][: 3 if compact else 10]:
+            by = ", ".join(str(p) for p in w["blocked_by"]) or "?"
+            lines.append(f"  {_who(w)} waiting {duration(w['seconds'])}, blocked by {by}: {_query(w['query'], 50)}")
+    else:
+        lines.append("waiting on locks: none")
+    held = [a for a in locks["advisory"] if a["granted"]]
+    if locks["advisory"]:
+        lines.append(f"advisory locks: {len(held)} held, {len(locks['advisory']) - len(held)} waiting")
+        for a in locks["advisory"][: 3 if compact else 10]:
+            verb = "held by" if a["granted"] else "wanted by"
+            lines.append(f"  key {a['key']} {verb} {_who(a)}, {a['state'] or '?'} {duration(a['seconds'])}")
+    else:
+        lines.append("advisory locks: none")
+    q = status["longest_query"]
+    if q:
+        lines.append(f"longest query: {_who(q)} {duration(q['seconds'])}: {_query(q['query'])}")
+    t = status["longest_idle_in_transaction"]
+    if t:
+        lines.append(f"longest idle in transaction: {_who(t)} idle {duration(t['seconds'])}, "
+                     f"transaction open {duration(t['transaction_seconds'])}: {_query(t['query'], 50)}")
+        if not compact and status.get("idle_in_transaction_session_timeout") in ("0", None):
+            lines.append("  hint: idle_in_transaction_session_timeout is off; such sessions keep their "
+                         "connections and locks until they commit")
+    return lines
+
+
+def _app_table(c: Mapping[str, Any]) -> list[str]:
+    cols = ("active", "idle", "idle in transaction", "idle in transaction (aborted)")
+    names = list(c["by_application"])
+    width = max([len("application")] + [len(_app(n)) for n in names])
+    lines = [f"  {'application':<{width}}  total  active  idle  idle in tx  aborted"]
+    for name in names:
+        per = c["by_application_state"].get(name, {})
+        counts = [per.get(s, 0) for s in cols]
+        lines.append(f"  {_app(name):<{width}}  {c['by_application'][name]:>5}  {counts[0]:>6}  {counts[1]:>4}"
+                     f"  {counts[2]:>10}  {counts[3]:>7}")
+    return lines
+
+
+def top_frame(status: Mapping[str, Any] | None, error: str | None, header: str, width: int,
+              height: int) -> list[str]:
+    """One screen of ``db top``: header, a reconnecting line when broken, the last status."""
+    lines = [header]
+    if error:
+        lines.append(f"reconnecting: {error}")
+        if status:
+            lines.append(f"(last status, from {status.get('time', '?')})")
+    if status:
+        lines += db_status(status)[1:]
+    return [ln[: max(width - 1, 10)] for ln in lines[: max(height - 1, 3)]]
+
+
+# --------------------------------------------------------------------------- logs
+
+
+COLORS = (36, 33, 32, 35, 34, 31, 96, 93, 92, 95, 94, 91)
+
+
+def color_of(label: str) -> int:
+    """A stable ANSI colour for a source label."""
+    return COLORS[zlib.crc32(label.encode()) % len(COLORS)]
+
+
+class Printer:
+    """Writes lines with an aligned, optionally coloured ``label | `` prefix; flushes each batch."""
+
+    def __init__(self, stream: IO[str], *, prefix: bool = True, color: bool = False,
+                 mask: Callable[[str], str] | None = None) -> None:
+        self.stream = stream
+        self.prefix = prefix
+        self.color = color
+        self.mask = mask
+        self.width = 0
+
+    def format(self, label: str, line: str) -> str:
+        if self.mask is not None:
+            line = self.mask(line)
+        if not self.prefix:
+            return line
+        self.width = max(self.width, len(label))
+        head = f"{label:<{self.width}} |"
+        if self.color:
+            head = f"\x1b[{color_of(label)}m{head}\x1b[0m"
+        return f"{head} {line}" if line else head
+
+    def __call__(self, batch: list[Line]) -> None:
+        if self.prefix and batch:
+            self.width = max(self.width, *(len(label) for label, _ in batch))
+        text = "".join(self.format(label, line) + "\n" for label, line in batch)
+        buffer = getattr(self.stream, "buffer", None)
+        if buffer is not None:
+            self.stream.flush()
+            buffer.write(text.encode(getattr(self.stream, "encoding", None) or "utf-8", "replace"))
+            buffer.flush()
+        else:
+            self.stream.write(text)
+            self.stream.flush()
+
+
+def use_color(stream: IO[str], environ: dict[str, str] | None = None) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,1 @@
+"""Databases: URLs, connections, the pool's status, the interactive client."""

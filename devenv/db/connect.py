@@ -1,0 +1,159 @@
+"""Connecting: PostgreSQL with retries and a cause for every failure, SQLite read-only, TCP reachability.
+
+The password never reaches a command line: psycopg gets it as a keyword, in process.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+import socket
+import sqlite3
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from devenv.db.url import DbUrl
+from devenv.errors import DbError
+from devenv.wait import backoff, sleep
+
+# (pattern in libpq's message, cause shown to the user, worth retrying)
+_CAUSES: tuple[tuple[str, str, bool], ...] = (
+    ("connection refused", "connection refused (is PostgreSQL running on that port?)", True),
+    ("timeout expired", "timed out", True),
+    ("timed out", "timed out", True),
+    ("no such file or directory", "no server socket there (is PostgreSQL running?)", True),
+    ("starting up", "the server is starting up", True),
+    ("shutting down", "the server is shutting down", True),
+    ("too many clients", "too many connections: every slot of max_connections is taken", True),
+    ("remaining connection slots are reserved",
+     "too many connections: only reserved slots are left (max_connections nearly exhausted)", True),
+    ("password authentication failed", "authentication failed", False),
+    ("no password supplied", "authentication failed: no password supplied", False),
+    ("authentication failed", "authentication failed", False),
+    ("could not translate host name", "unknown host", False),
+    ("name or service not known", "unknown host", False),
+    ("network is unreachable", "network is unreachable", True),
+    ("no route to host", "no route to host", True),
+)
+
+
+def classify(message: str, url: DbUrl) -> tuple[str, bool]:
+    """(short cause, whether retrying can help) for a libpq error message."""
+    low = message.lower()
+    m = re.search(r'database "([^"]*)" does not exist', message)
+    if m:
+        return f"unknown database {m.group(1)!r}", False
+    m = re.search(r'role "([^"]*)" does not exist', message)
+    if m:
+        return f"unknown user {m.group(1)!r}", False
+    for pattern, cause, retry in _CAUSES:
+        if pattern in low:
+            if cause.startswith("authentication failed") and url.user:
+                cause += f" for user {url.user!r}"
+            return cause, retry
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    last = lines[0].rsplit(" failed: ", 1)[-1] if lines else "unknown error"
+    return last, False
+
+
+def connect_postgres(url: DbUrl, timeout: float, *, application_name: str = "devenv") -> Any:
+    """An autocommit psycopg connection, retrying with backoff until ``timeout`` seconds pass.
+
+    Raises DbError naming host:port and the cause (refused, timed out, auth failed, ...).
+    """
+    import psycopg  # here: SQLite paths (db top on a SQLite file) never load it
+
+    if url.scheme != "postgresql":
+        raise DbError(f"not a PostgreSQL URL: {url.masked()}")
+    deadline = time.monotonic() + timeout
+    delays = backoff(0.1, 2.0, 1.0)
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            kwargs: dict[str, Any] = {"application_name": application_name, **url.connect_kwargs(),
+                                      "connect_timeout": max(2, math.ceil(remaining))}  # our deadline wins
+            return psycopg.connect(**kwargs, password=url.password, autocommit=True)
+        except psycopg.Error as exc:
+            text = url.hide(str(exc))
+            cause, retry = classify(text, url)
+            delay = next(delays)
+            if not retry or time.monotonic() + delay >= deadline:
+                raise DbError(f"cannot connect to {url.where}: {cause}", hint=hint(cause, url)) from None
+            sleep(delay)
+
+
+def hint(cause: str, url: DbUrl, source: str | None = None) -> str:
+    """How to fix a connection failure with ``cause`` (see :func:`classify`); ``source``: where the
+    URL came from (``in DIRECT_URL (.env:4)``), named when the URL itself may be wrong."""
+    where = f" {source}" if source else " in the URL"
+    host, _, port = url.where.rpartition(":")
+    user = f" -U {shlex.quote(url.user)}" if url.user else ""
+    if "refused" in cause or "socket" in cause:
+        return f"start the database on {url.where}, or fix the host/port{where}"
+    if "timed out" in cause:
+        return f"is the database on {url.where} up and reachable? (check host, port, firewall{where})"
+    if cause.startswith("too many connections"):
+        return "some process holds every connection: stop idle workers or lower their pool sizes"
+    if cause.startswith("unknown database"):
+        return (f"create it: createdb -h {host} -p {port}{user} {url.dbname} "
+                "(or run your migrations, e.g. npx prisma migrate dev)")
+    if cause.startswith(("authentication failed", "unknown user")):
+        return f"check the user and password{where}"
+    if cause == "unknown host":
+        return f"fix the host name{where}"
+    return f"check the database URL{where}"
+
+
+def ping(url: DbUrl, timeout: float) -> None:
+    """Raise DbError unless the database answers within ``timeout`` seconds."""
+    if url.scheme == "sqlite":
+        con = open_sqlite(url)
+        try:
+            con.execute("select count(*) from sqlite_master").fetchone()
+        finally:
+            con.close()
+        return
+    conn = connect_postgres(url, timeout)
+    try:
+        conn.execute("select 1").fetchone()
+    finally:
+        conn.close()
+
+
+def tcp_reachable(url: str, timeout: float) -> tuple[bool, str]:
+    """For schemes devenv cannot log in to (MySQL, Redis, ...): does host:port accept a connection?
+
+    (ok, what was found); never raises. Default ports come from the scheme.
+    """
+    parts = urlsplit(url)
+    defaults = {"mysql": 3306, "mariadb": 3306, "redis": 6379, "mongodb": 27017, "sqlserver": 1433}
+    try:
+        port = parts.port or defaults.get(parts.scheme.split("+")[0].lower())
+    except ValueError:
+        return False, "bad port in the URL"
+    host = parts.hostname or "localhost"
+    if port is None:
+        return False, f"no port in the URL ({parts.scheme} URLs have no default)"
+    try:
+        with socket.create_connection((host, port), timeout=min(timeout, 5.0)):
+            return True, f"{host}:{port} accepts connections (not logged in)"
+    except OSError as exc:
+        cause = "refused" if isinstance(exc, ConnectionRefusedError) else (
+            "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc) or "unreachable").lower())
+        return False, f"{host}:{port}: {cause}"
+
+
+def open_sqlite(url: DbUrl) -> Any:
+    """A read-only sqlite3 connection; DbError when the file is missing or not a database."""
+    assert url.path is not None
+    if not url.path.is_file():
+        raise DbError(f"SQLite database not found: {url.path}",
+                      hint="run the migrations first (e.g. prisma migrate dev) or fix the path")
+    try:
+        con = sqlite3.connect(url.path.as_uri() + "?mode=ro", uri=True, timeout=2)
+        con.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        raise DbError(f"cannot open {url.path}: {exc}") from None
+    return con

@@ -1,0 +1,183 @@
+"""What the database is doing: collect (PostgreSQL, SQLite) and summarize.
+
+``summarize`` is pure: rows of ``pg_stat_activity`` and ``pg_locks`` in, the
+JSON-ready status out (the CLI renders it). ``Monitor`` keeps one connection
+open for ``db top`` and reconnects when it breaks.
+
+Counting: ``connections.total`` counts every client backend, devenv's own
+connection included (that is what ``max_connections`` limits); the "longest
+query" leaves devenv's own query out.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from devenv.db.connect import connect_postgres, open_sqlite
+from devenv.db.url import DbUrl
+from devenv.errors import DbError
+
+STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)")
+WARN_RATIO = 0.8  # connection-pool exhaustion signal
+
+SETTINGS_SQL = """
+select split_part(current_setting('server_version'), ' ', 1) as server_version,
+       current_setting('max_connections')::int as max_connections,
+       current_setting('idle_in_transaction_session_timeout') as idle_tx_timeout,
+       pg_backend_pid() as own_pid
+"""
+# documented pg_stat_activity columns; client backends only
+ACTIVITY_SQL = """
+select pid, coalesce(application_name, '') as application_name, usename as user, state, wait_event_type,
+       extract(epoch from now() - query_start)::float8 as query_s,
+       extract(epoch from now() - state_change)::float8 as state_s,
+       extract(epoch from now() - xact_start)::float8 as xact_s,
+       left(query, 300) as query,
+       case when wait_event_type = 'Lock' then pg_blocking_pids(pid) end as blocked_by
+  from pg_stat_activity
+ where backend_type = 'client backend'
+"""
+# objsubid 1: one int8 key (classid high half, objid low half); 2: two int4 keys
+ADVISORY_SQL = """
+select l.pid, coalesce(a.application_name, '') as application_name, a.state, l.mode, l.granted,
+       case l.objsubid when 1 then ((l.classid::bigint << 32) | l.objid::bigint)::text
+                       when 2 then l.classid::text || ',' || l.objid::text end as key,
+       extract(epoch from now() - a.state_change)::float8 as state_s
+  from pg_locks l join pg_stat_activity a using (pid)
+ where l.locktype = 'advisory'
+ order by l.granted desc, l.pid
+"""
+
+
+# --------------------------------------------------------------------------- summarize (pure)
+
+
+def _session(row: Mapping[str, Any], seconds: float | None) -> dict[str, Any]:
+    return {"pid": row["pid"], "application_name": row["application_name"], "user": row.get("user"),
+            "state": row.get("state"), "seconds": round(seconds or 0.0, 1), "query": row.get("query") or ""}
+
+
+def summarize(settings: Mapping[str, Any], activity: Iterable[Mapping[str, Any]],
+              advisory: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The status of a PostgreSQL server from its settings, activity and advisory-lock rows."""
+    rows = list(activity)
+    own = settings.get("own_pid")
+    by_state: dict[str, int] = dict.fromkeys(STATES, 0)
+    by_app: dict[str, int] = {}
+    app_states: dict[str, dict[str, int]] = {}
+    for row in rows:
+        state = row.get("state") or "unknown"  # NULL when we may not see other roles' sessions
+        by_state[state] = by_state.get(state, 0) + 1
+        app = row["application_name"]
+        by_app[app] = by_app.get(app, 0) + 1
+        per = app_states.setdefault(app, {})
+        per[state] = per.get(state, 0) + 1
+    total, limit = len(rows), int(settings["max_connections"])
+    active = [r for r in rows if r.get("state") == "active" and r["pid"] != own and r.get("query_s") is not None]
+    idle_tx = [r for r in rows if (r.get("state") or "").startswith("idle in transaction")]
+    longest = max(active, key=lambda r: r["query_s"], default=None)
+    longest_tx = max(idle_tx, key=lambda r: r.get("state_s") or 0.0, default=None)
+    waiting = [{**_session(r, r.get("query_s")), "blocked_by": list(r.get("blocked_by") or [])}
+               for r in rows if r.get("wait_event_type") == "Lock"]
+    locks = [{"pid": r["pid"], "application_name": r["application_name"], "key": r["key"], "mode": r["mode"],
+              "granted": bool(r["granted"]), "state": r.get("state"), "seconds": round(r.get("state_s") or 0.0, 1)}
+             for r in advisory]
+    status: dict[str, Any] = {
+        "ok": True,
+        "server_version": settings.get("server_version"),
+        "connections": {
+            "total": total, "max": limit, "percent": round(100 * total / limit) if limit else 0,
+            "warning": bool(limit) and total >= WARN_RATIO * limit,
+            "by_state": by_state,
+            "by_application": dict(sorted(by_app.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "by_application_state": app_states,
+            "own_pid": own,
+        },
+        "locks": {"waiting": waiting, "advisory": locks},
+        "longest_query": _session(longest, longest["query_s"]) if longest else None,
+        "longest_idle_in_transaction": None,
+        "idle_in_transaction_session_timeout": settings.get("idle_tx_timeout"),
+    }
+    if longest_tx:
+        status["longest_idle_in_transaction"] = {**_session(longest_tx, longest_tx.get("state_s")),
+                                                 "transaction_seconds": round(longest_tx.get("xact_s") or 0.0, 1)}
+    return status
+
+
+# --------------------------------------------------------------------------- collect (I/O)
+
+
+def pg_status(conn: Any) -> dict[str, Any]:
+    """Query an open (autocommit) connection: latency, settings, activity, advisory locks."""
+    from psycopg.rows import dict_row
+
+    start = time.perf_counter()
+    conn.execute("select 1").fetchone()
+    latency = (time.perf_counter() - start) * 1000
+    cur = conn.cursor(row_factory=dict_row)
+    settings = cur.execute(SETTINGS_SQL).fetchone()
+    activity = cur.execute(ACTIVITY_SQL).fetchall()
+    advisory = cur.execute(ADVISORY_SQL).fetchall()
+    status = summarize(settings, activity, advisory)
+    status["latency_ms"] = round(latency, 2)
+    return status
+
+
+def sqlite_status(url: DbUrl) -> dict[str, Any]:
+    """File, size, tables and journal mode of a SQLite database (opened read-only)."""
+    assert url.path is not None
+    con = open_sqlite(url)
+    try:
+        tables = [r[0] for r in con.execute(
+            "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name")]
+        journal = con.execute("pragma journal_mode").fetchone()[0]
+    finally:
+        con.close()
+    size = url.path.stat().st_size
+    wal = url.path.with_name(url.path.name + "-wal")
+    return {"ok": True, "path": str(url.path), "size": size + (wal.stat().st_size if wal.exists() else 0),
+            "tables": tables, "journal_mode": journal, "sqlite_version": sqlite3.sqlite_version}
+
+
+class Monitor:
+    """One database, one connection kept open and reused; reconnects after a failure."""
+
+    def __init__(self, url: DbUrl, timeout: float) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.conn: Any = None
+
+    def collect(self) -> dict[str, Any]:
+        if self.url.scheme == "sqlite":
+            return sqlite_status(self.url)
+        import psycopg  # PostgreSQL only: a SQLite `db top` never loads it
+
+        if self.conn is None or self.conn.closed:
+            self.conn = connect_postgres(self.url, self.timeout)
+            self.conn.execute("set statement_timeout = '5s'")
+        try:
+            return pg_status(self.conn)
+        except psycopg.Error as exc:
+            self.close()
+            first = (str(exc).strip().splitlines() or ["query failed"])[0]
+            raise DbError(f"lost the connection to {self.url.where}: {first}") from None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:  # closing a broken connection must not mask the real problem
+                pass
+            self.conn = None
+
+
+def collect(url: DbUrl, timeout: float) -> dict[str, Any]:
+    """A one-shot status (connects, queries, closes)."""
+    monitor = Monitor(url, timeout)
+    try:
+        return monitor.collect()
+    finally:
+        monitor.close()

@@ -1,0 +1,1 @@
+"""The operations on a session, one module per verb: explicit inputs in, a result record out, nothing printed."""

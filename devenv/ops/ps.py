@@ -1,0 +1,143 @@
+"""``ps``: one row per pane of the running session: state, process, exit code, resources, ports."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import psutil
+
+from devenv.errors import DevenvError
+from devenv.paths import SessionPaths
+from devenv.profile.env import Resolved
+from devenv.profile.model import Window
+from devenv.readiness.probes import probe_ok
+from devenv.session import procs, records
+from devenv.session.live import LivePane
+from devenv.session.tmux import Tmux
+
+
+class PaneRow(NamedTuple):
+    window: str
+    pane: int  # position in the window, 0-based (as in the state files)
+    state: str  # running | exited | waiting | failed | starting | ready
+    pid: int | None  # the command's pid (the runner's child), else the pane's
+    exit_code: int | None
+    cpu_percent: float
+    rss_bytes: int  # of the pane's whole tree (a window's escapees count in its first pane)
+    ports: tuple[int, ...]
+    uptime_s: float | None
+    restarts: int
+    command: str  # masked
+
+
+def _command_proc(pane_proc: psutil.Process) -> psutil.Process:
+    """The user's command: the runner's (oldest) child when the pane runs devenv's runner.
+
+    That child is ``$SHELL -c COMMAND``; a shell that did not exec a simple
+    command (dash) has that command as its only child, which is shown instead.
+    """
+    try:
+        if not any(arg.endswith("runner.sh") for arg in pane_proc.cmdline()):
+            return pane_proc
+        kids = sorted(pane_proc.children(), key=lambda p: p.create_time())
+        if not kids:
+            return pane_proc
+        shell = kids[0]
+        inner = shell.children()
+        if shell.cmdline()[1:2] == ["-c"] and len(inner) == 1:
+            return inner[0]
+        return shell
+    except psutil.Error:
+        return pane_proc
+
+
+def _cmdline(proc: psutil.Process | None) -> str:
+
+    if proc is None:
+        return ""
+    try:
+        return " ".join(" ".join(proc.cmdline()).split())
+    except psutil.Error:
+        return ""
+
+
+def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2) -> tuple[PaneRow, ...] | None:
+    """A row per pane of the running session; None when it is not running."""
+    session = resolved.profile.session
+    paths = SessionPaths(tmux.socket, session)
+    live = tmux.session(session)
+    if live is None:
+        return None
+    by_window = live.windows()
+    match = procs.mark_matcher(paths.label, session, known=set(by_window))
+    members = procs.collect(procs.pane_roots(live), match, exclude={os.getpid()})
+    groups: dict[tuple[str, int], list[psutil.Process]] = {}
+    for proc, member in members.values():  # a window's escapees count in its first pane
+        groups.setdefault((member.window, member.pane or 0), []).append(proc)
+    usage = procs.usage(groups, interval)
+    ready: dict[str, bool] = {}
+    rows: list[PaneRow] = []
+    for name, panes in by_window.items():
+        window = resolved.profile.window(name)
+        for position, pane in enumerate(panes):
+            recorded = records.read_pane_state(paths, name, position)
+            specs = window.pane_specs() if window else ()
+            command = (specs[position].command or "") if position < len(specs) else ""
+            status, pid, uptime = _pane_status(pane, recorded, members)
+            if pid is not None:
+                command = _cmdline(members.get(pid, (None,))[0] or _process(pid)) or command
+            if status == "running" and window is not None and window.ready is not None:
+                if name not in ready:
+                    ready[name] = _probe(window, paths, resolved)
+                status = "ready" if ready[name] else "starting"
+            use = usage.get((name, position)) or procs.Usage(0.0, 0, ())
+            rows.append(PaneRow(name, position, status, pid, _exit_code(status, pane, recorded), use.cpu_percent,
+                                use.rss_bytes, use.ports, uptime, recorded.restarts, resolved.mask(command)))
+    return tuple(rows)
+
+
+def _process(pid: int) -> psutil.Process | None:
+
+    try:
+        return psutil.Process(pid)
+    except psutil.Error:
+        return None
+
+
+def _pane_status(pane: LivePane, recorded: records.PaneState,
+                 members: Mapping[int, tuple[Any, procs.Member]]) -> tuple[str, int | None, float | None]:
+    """(state, pid of the command, its uptime) of one pane, from tmux and what the runner recorded."""
+    if pane.dead:
+        return ("failed" if recorded.status == "failed" else "exited"), None, None
+    status = recorded.status if recorded.status in ("waiting", "failed", "exited") else "running"
+    found = members.get(pane.pid or -1)
+    if found is None:
+        return status, pane.pid, None
+    proc = _command_proc(found[0])
+    try:
+        return status, proc.pid, round(max(time.time() - proc.create_time(), 0.0), 1)
+    except psutil.Error:
+        return status, proc.pid, None
+
+
+def _exit_code(status: str, pane: LivePane, recorded: records.PaneState) -> int | None:
+    """The runner's record first (tmux 3.3a sometimes loses a dead pane's status), tmux's as a fallback."""
+    if status not in ("exited", "failed"):
+        return None
+    if recorded.status in ("exited", "failed") and recorded.exit_code is not None:
+        return recorded.exit_code
+    return pane.dead_status if pane.dead_status is not None else recorded.exit_code
+
+
+def _probe(window: Window, paths: SessionPaths, resolved: Resolved) -> bool:
+
+    assert window.ready is not None
+    try:
+        return probe_ok(window.ready, log_paths=paths.window_logs(window.name),
+                        env=resolved.window_env(window.name, 0), timeout=0.5,
+                        cwd=resolved.pane_cwd(window, window.pane_specs()[0]))
+    except (DevenvError, OSError):
+        return False

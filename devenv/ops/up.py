@@ -1,0 +1,117 @@
+"""``up``: start the session whole, or repair it; ``attach``.
+
+One round-trip to learn what runs, the prerequisite checks, one round-trip to
+apply the plan, under a lock per (socket, session) so concurrent ``up``/``down``
+are serialized.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+from devenv.errors import CheckFailed, NoSession
+from devenv.paths import SessionPaths
+from devenv.profile.env import Resolved
+from devenv.profile.model import Profile
+from devenv.session import plan as planner
+from devenv.session import records
+from devenv.session.live import LiveSession
+from devenv.session.tmux import Tmux, to_script
+
+RUNNER = Path(__file__).resolve().parent.parent / "session" / "runner.sh"
+
+
+class UpResult(NamedTuple):
+    session: str
+    created: bool  # a new session was built
+    changes: tuple[str, ...]
+    script: str | None = None  # the rendered (masked) script, for --dry-run
+    focus: str | None = None
+
+
+def plan_context(resolved: Resolved, tmux: Tmux) -> planner.Context:
+    """What the plan needs to know of the world: paths, the Python, the tmux binary."""
+    paths = SessionPaths(tmux.socket, resolved.profile.session)
+    return planner.Context(
+        socket_label=paths.label,
+        state_dir=paths.dir,
+        runner=RUNNER,
+        python=sys.executable,
+        tmux=tmux.binary,
+        profile_name=resolved.profile.name,
+        socket=tmux.socket,
+    )
+
+
+def make_plan(ctx: planner.Context, resolved: Resolved, live: LiveSession | None) -> planner.Plan:
+    build_id = os.urandom(4).hex()
+    if live is None:
+        return planner.cold(resolved, ctx, build_id)
+    return planner.reconcile(resolved, ctx, recorded_exits(SessionPaths(ctx.socket, live.name), live), build_id)
+
+
+def recorded_exits(paths: SessionPaths, live: LiveSession) -> LiveSession:
+    """Dead panes with the exit code their runner recorded (tmux 3.3 sometimes loses it)."""
+    where = {p.pane_id: (name, i) for name, ps in live.windows().items() for i, p in enumerate(ps)}
+    panes = []
+    for pane in live.panes:
+        if pane.dead and pane.pane_id in where:
+            code = records.read_pane_state(paths, *where[pane.pane_id]).exit_code
+            if code is not None:
+                pane = pane._replace(dead_status=code)
+        panes.append(pane)
+    return live._replace(panes=tuple(panes))
+
+
+def check_prerequisites(resolved: Resolved, tmux: Tmux, live: LiveSession | None) -> None:
+    """The prerequisite checks; ports held by the running session's own processes are no conflict."""
+    from devenv.readiness.prereqs import own_pids, run_checks
+
+    own = own_pids(resolved, tmux.socket) if live is not None else frozenset()
+    failed = [r for r in run_checks(resolved, own_pids=own) if not r.ok]
+    if failed:
+        raise CheckFailed(f"{len(failed)} prerequisite check{'s' if len(failed) > 1 else ''} failed; nothing was "
+                          "started", results=failed, hint="fix them, or skip the checks with: devenv up --no-check")
+
+
+def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = True) -> UpResult:
+    """Start or repair the session of ``resolved``'s profile (attaching is the caller's).
+
+    Under the session lock: learn what runs (one tmux round-trip), run the
+    prerequisite checks (unless ``check`` is false; CheckFailed names the failed
+    ones), plan, apply (one round-trip).
+    """
+    session = resolved.profile.session
+    paths = SessionPaths(tmux.socket, session)
+    ctx = plan_context(resolved, tmux)
+    if dry_run:
+        live = tmux.session(session)
+        the_plan = make_plan(ctx, resolved, live)
+        script = resolved.mask(to_script(the_plan.commands, one_line=False)) if the_plan.commands else ""
+        return UpResult(session, live is None, the_plan.changes, script, the_plan.focus)
+    with records.session_lock(paths):
+        live = tmux.session(session)
+        if check:
+            check_prerequisites(resolved, tmux, live)
+        the_plan = make_plan(ctx, resolved, live)
+        if live is None:
+            records.new_session(paths)
+        tmux.apply(the_plan.commands, cleanup_session=the_plan.build_name, mask=resolved.mask)
+    return UpResult(session, live is None, the_plan.changes, None, the_plan.focus)
+
+
+def attach(tmux: Tmux, session: str) -> None:
+    """Replace this process with tmux attached to ``session`` (switch-client inside tmux)."""
+    if not tmux.has_session(session):
+        raise NoSession(session, tmux.socket)
+    tmux.attach(session)
+
+
+def is_shipped(profile: Profile) -> bool:
+    """Whether the profile is devenv's own demo (the project has none of that name)."""
+    from devenv.profile.load import shipped_dir
+
+    return profile.file.resolve().is_relative_to(shipped_dir().resolve())

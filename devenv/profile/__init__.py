@@ -1,0 +1,1 @@
+"""Profiles: YAML files -> validated, merged, immutable records (load), their layered environment (env)."""

@@ -1,0 +1,138 @@
+"""The profile's records: immutable (NamedTuples: cheap to define, which matters for start-up time).
+
+Built by :mod:`devenv.profile.load` from validated YAML; values are raw (``${VAR}`` untouched)
+until :mod:`devenv.profile.env` resolves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal, NamedTuple
+
+from devenv.errors import ProfileError
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})  # the shared empty mapping of immutable records
+_NO_ORIGINS: Mapping[str, Origin] = MappingProxyType({})
+RestartPolicy = Literal["no", "on-failure", "always"]
+ProbeKind = Literal["port", "http", "log", "command", "database"]
+PROBE_KINDS: tuple[str, ...] = ("port", "http", "log", "command", "database")
+DEFAULT_ENV_FILES = (".env", ".env.local")
+DEFAULT_MAX_RESTARTS = 5
+LAYOUTS = ("even-horizontal", "even-vertical", "main-horizontal", "main-vertical", "tiled")
+
+
+# --------------------------------------------------------------------------- model
+
+
+class Probe(NamedTuple):
+    """A readiness probe: ``{port: 3000}``, ``{http: URL}``, ``{log: REGEX}``, ..."""
+
+    kind: ProbeKind
+    target: str
+    timeout: float = 60.0
+    interval: float = 0.5
+
+
+class Pane(NamedTuple):
+    command: str | None
+    cwd: str | None = None
+    env: Mapping[str, str] = _EMPTY
+
+
+class Window(NamedTuple):
+    name: str
+    command: str | None = None
+    cwd: str | None = None
+    env: Mapping[str, str] = _EMPTY
+    focus: bool = False
+    layout: str | None = None
+    panes: tuple[Pane, ...] = ()
+    ready: Probe | None = None
+    after: tuple[str, ...] = ()
+    restart: RestartPolicy = "no"
+    max_restarts: int = DEFAULT_MAX_RESTARTS
+    db: str | None = None
+    logs: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        if self.db is not None:
+            return "db"
+        if self.logs:
+            return "logs"
+        if self.panes:
+            return "panes"
+        return "command"
+
+    def pane_specs(self) -> tuple[Pane, ...]:
+        """The panes of this window; a single-command window has one."""
+        if self.panes:
+            return self.panes
+        return (Pane(self.command, None, {}),)
+
+
+class CommandReq(NamedTuple):
+    name: str
+    constraint: str | None = None  # e.g. ">=18"
+
+    def __str__(self) -> str:
+        return self.name + (self.constraint or "")
+
+
+class FileReq(NamedTuple):
+    path: str
+    hint: str | None = None
+
+
+class CustomCheck(NamedTuple):
+    name: str
+    run: str
+    hint: str | None = None
+
+
+class Requires(NamedTuple):
+    commands: tuple[CommandReq, ...] = ()
+    env: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()  # may hold "${VAR}" strings until resolved
+    files: tuple[FileReq, ...] = ()
+    database: str | None = None
+    checks: tuple[CustomCheck, ...] = ()
+
+
+class Origin(NamedTuple):
+    file: Path
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else str(self.file)
+
+
+class Profile(NamedTuple):
+    name: str
+    file: Path
+    chain: tuple[Path, ...]  # the file and every file it extends, child first
+    session: str
+    root: str
+    env_files: tuple[str, ...]
+    env: Mapping[str, str]
+    windows: tuple[Window, ...]
+    requires: Requires
+    origins: Mapping[str, Origin] = _NO_ORIGINS
+
+    def window(self, name: str) -> Window | None:
+        return next((w for w in self.windows if w.name == name), None)
+
+    def origin(self, key: str) -> Origin:
+        """Where ``key`` (a dotted path like ``windows.api.env.PORT``) was written."""
+        probe = key
+        while probe:
+            if probe in self.origins:
+                return self.origins[probe]
+            probe = probe.rpartition(".")[0]
+        return Origin(self.file, None)
+
+    def error(self, key: str, message: str) -> ProfileError:
+        origin = self.origin(key)
+        return ProfileError(message, file=origin.file, line=origin.line, key=key)

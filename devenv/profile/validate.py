@@ -1,0 +1,305 @@
+"""Validation of one profile file: YAML data -> plain dicts holding only known keys.
+
+Each file of an ``extends`` chain is validated on its own, so that every error
+points into the right file and line; :mod:`devenv.profile.load` then merges them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from devenv.names import ENV_NAME
+from devenv.profile.model import LAYOUTS, PROBE_KINDS, CommandReq, CustomCheck, FileReq, Pane, Probe
+from devenv.profile.yamlsrc import Key, Source
+
+
+def valid_profile_name(name: str) -> bool:
+    return bool(name) and "/" not in name and not name.startswith(".")
+
+
+def close_matches(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
+    """Did-you-mean suggestions (difflib is imported only when there is an error to report)."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(candidates), n=n)
+
+
+TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "requires")
+WINDOW_KEYS = ("name", "command", "cwd", "env", "enabled", "focus", "layout", "panes", "ready", "after",
+               "restart", "max_restarts", "db", "logs")
+PANE_KEYS = ("command", "cwd", "env")
+PROBE_KEYS = PROBE_KINDS + ("timeout", "interval")
+REQUIRES_KEYS = ("commands", "env", "ports", "files", "database", "checks")
+
+
+def _unknown(src: Source, path: Key, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    for key in data:
+        if key not in allowed:
+            close = close_matches(key, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(allowed)})"
+            raise src.error(path + (key,), f"unknown key{hint}")
+
+
+def _mapping(src: Source, path: Key, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise src.error(path, f"must be a mapping, not {_type(value)}")
+    return value
+
+
+def _list(src: Source, path: Key, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise src.error(path, f"must be a list, not {_type(value)}")
+    return value
+
+
+def _str(src: Source, path: Key, value: Any, *, empty: bool = False) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise src.error(path, f"must be a string, not {_type(value)}")
+    text = str(value)
+    if not empty and not text.strip():
+        raise src.error(path, "must not be empty")
+    return text
+
+
+def _bool(src: Source, path: Key, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise src.error(path, f"must be true or false, not {_type(value)}")
+    return value
+
+
+def _number(src: Source, path: Key, value: Any, *, positive: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise src.error(path, f"must be a number, not {_type(value)}")
+    if positive and value <= 0:
+        raise src.error(path, "must be greater than 0")
+    return float(value)
+
+
+def _type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _env(src: Source, path: Key, value: Any) -> dict[str, str]:
+    data = _mapping(src, path, value)
+    out = {}
+    for key, val in data.items():
+        if not ENV_NAME.match(key):
+            raise src.error(path + (key,), "not a valid environment variable name")
+        if val is None:
+            val = ""
+        if isinstance(val, bool):
+            val = "true" if val else "false"
+        val = _str(src, path + (key,), val, empty=True)
+        if "\0" in val:
+            raise src.error(path + (key,), "must not contain a NUL character")
+        out[key] = val
+    return out
+
+
+def _name_text(src: Source, path: Key, value: Any, what: str) -> str:
+    text = _str(src, path, value)
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise src.error(path, f"{what} must not contain control characters")
+    return text
+
+
+def validate(src: Source) -> dict[str, Any]:
+    """One file's data as plain dicts of known keys; a ProfileError at the first wrong value."""
+    data = src.data
+    _unknown(src, (), data, TOP_KEYS)
+    out: dict[str, Any] = {}
+    if "extends" in data:
+        name = _str(src, ("extends",), data["extends"])
+        if not valid_profile_name(name):
+            raise src.error(("extends",), f"invalid profile name {name!r}")
+        out["extends"] = name
+    if "session" in data:
+        session = _name_text(src, ("session",), data["session"], "a session name")
+        if any(c in session for c in ":."):
+            raise src.error(("session",), "a tmux session name cannot contain ':' or '.'")
+        out["session"] = session
+    if "root" in data:
+        out["root"] = _str(src, ("root",), data["root"])
+    if "env_files" in data:
+        files = data["env_files"]
+        if isinstance(files, str):
+            files = [files]
+        out["env_files"] = tuple(_str(src, ("env_files", i), f) for i, f in enumerate(_list(src, ("env_files",), files)))
+    if "env" in data:
+        out["env"] = _env(src, ("env",), data["env"])
+    if "requires" in data:
+        out["requires"] = _requires(src, ("requires",), data["requires"])
+    if "windows" in data:
+        windows = _list(src, ("windows",), data["windows"])
+        seen: dict[str, int] = {}
+        out["windows"] = []
+        for i, item in enumerate(windows):
+            win = _window(src, ("windows", i), item)
+            if win["name"] in seen:
+                raise src.error(("windows", i, "name"),
+                                f"duplicate window name {win['name']!r} (also windows[{seen[win['name']]}])")
+            seen[win["name"]] = i
+            out["windows"].append(win)
+    return out
+
+
+def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
+    if isinstance(item, str):
+        raise src.error(path, "a window must be a mapping with at least a name (e.g. {name: web, command: ...})")
+    data = _mapping(src, path, item)
+    _unknown(src, path, data, WINDOW_KEYS)
+    if "name" not in data:
+        raise src.error(path, "a window needs a name")
+    win: dict[str, Any] = {"name": _name_text(src, path + ("name",), data["name"], "a window name"),
+                           "_path": path}
+    for key in ("command", "cwd", "layout", "db"):
+        if key in data and data[key] is not None:
+            win[key] = _str(src, path + (key,), data[key])
+    if "layout" in win and win["layout"] not in LAYOUTS and not re.match(r"^[0-9a-f]{4},", win["layout"]):
+        close = close_matches(win["layout"], LAYOUTS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (one of {', '.join(LAYOUTS)})"
+        raise src.error(path + ("layout",), f"unknown layout {win['layout']!r}{hint}")
+    if "env" in data:
+        win["env"] = _env(src, path + ("env",), data["env"])
+    for key in ("enabled", "focus"):
+        if key in data:
+            win[key] = _bool(src, path + (key,), data[key])
+    if "panes" in data:
+        panes = _list(src, path + ("panes",), data["panes"])
+        if not panes:
+            raise src.error(path + ("panes",), "must list at least one pane")
+        win["panes"] = tuple(_pane(src, path + ("panes", i), p) for i, p in enumerate(panes))
+    if "ready" in data:
+        win["ready"] = _probe(src, path + ("ready",), data["ready"])
+    if "after" in data:
+        after = data["after"]
+        if isinstance(after, str):
+            after = [after]
+        win["after"] = tuple(_str(src, path + ("after", i), a) for i, a in enumerate(_list(src, path + ("after",), after)))
+    if "restart" in data:
+        policy = data["restart"]
+        if policy is False:
+            policy = "no"
+        if policy is True:
+            policy = "always"
+        if policy not in ("no", "on-failure", "always"):
+            raise src.error(path + ("restart",), f"must be no, on-failure or always, not {policy!r}")
+        win["restart"] = policy
+    if "max_restarts" in data:
+        value = data["max_restarts"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise src.error(path + ("max_restarts",), "must be a whole number >= 0")
+        win["max_restarts"] = value
+    if "logs" in data:
+        logs = data["logs"]
+        if isinstance(logs, str):
+            logs = [logs]
+        logs = _list(src, path + ("logs",), logs)
+        if not logs:
+            raise src.error(path + ("logs",), "must list at least one file or glob")
+        win["logs"] = tuple(_str(src, path + ("logs", i), g) for i, g in enumerate(logs))
+    kinds = [k for k in ("command", "panes", "db", "logs") if k in win]
+    if len(kinds) > 1:
+        raise src.error(path + (kinds[1],), f"a window has one of command, panes, db or logs; this one has {' and '.join(kinds)}")
+    return win
+
+
+def _pane(src: Source, path: Key, item: Any) -> Pane:
+    if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+        return Pane(str(item))
+    if item is None:
+        return Pane(None)
+    data = _mapping(src, path, item)
+    _unknown(src, path, data, PANE_KEYS)
+    command = _str(src, path + ("command",), data["command"]) if data.get("command") is not None else None
+    cwd = _str(src, path + ("cwd",), data["cwd"]) if "cwd" in data else None
+    env = _env(src, path + ("env",), data["env"]) if "env" in data else {}
+    return Pane(command, cwd, env)
+
+
+def _probe(src: Source, path: Key, item: Any) -> Probe:
+    data = _mapping(src, path, item)
+    _unknown(src, path, data, PROBE_KEYS)
+    kinds = [k for k in PROBE_KINDS if k in data]
+    if len(kinds) != 1:
+        raise src.error(path, f"a probe needs exactly one of {', '.join(PROBE_KINDS)}")
+    kind = kinds[0]
+    target = _str(src, path + (kind,), data[kind])
+    if kind == "port" and "${" not in target:
+        if not target.isdigit() or not 0 < int(target) < 65536:
+            raise src.error(path + (kind,), f"not a TCP port: {target!r}")
+    if kind == "log":
+        try:
+            re.compile(target)
+        except re.error as exc:
+            raise src.error(path + (kind,), f"invalid regular expression: {exc}") from None
+    timeout = _number(src, path + ("timeout",), data["timeout"]) if "timeout" in data else 60.0
+    interval = _number(src, path + ("interval",), data["interval"]) if "interval" in data else 0.5
+    return Probe(kind, target, timeout, interval)  # type: ignore[arg-type]
+
+
+def _requires(src: Source, path: Key, item: Any) -> dict[str, Any]:
+    data = _mapping(src, path, item)
+    _unknown(src, path, data, REQUIRES_KEYS)
+    out: dict[str, Any] = {}
+    if "commands" in data:
+        cmds = []
+        for i, c in enumerate(_list(src, path + ("commands",), data["commands"])):
+            text = _str(src, path + ("commands", i), c).strip()
+            m = re.match(r"^([A-Za-z0-9_.+/-]+?)\s*((?:>=|<=|==|!=|>|<|~=)\s*[0-9][0-9A-Za-z.]*)?$", text)
+            if not m:
+                raise src.error(path + ("commands", i), f"expected a command with an optional version like 'node>=18', not {text!r}")
+            cmds.append(CommandReq(m[1], m[2].replace(" ", "") if m[2] else None))
+        out["commands"] = tuple(cmds)
+    if "env" in data:
+        names = []
+        for i, n in enumerate(_list(src, path + ("env",), data["env"])):
+            name = _str(src, path + ("env", i), n)
+            if not ENV_NAME.match(name):
+                raise src.error(path + ("env", i), f"not a valid environment variable name: {name!r}")
+            names.append(name)
+        out["env"] = tuple(names)
+    if "ports" in data:
+        ports: list[int | str] = []  # a "${VAR}" port is checked once interpolated
+        for i, p in enumerate(_list(src, path + ("ports",), data["ports"])):
+            if isinstance(p, str) and "${" in p:
+                ports.append(p)  # checked once interpolated
+                continue
+            if isinstance(p, str) and p.strip().isdigit():
+                p = int(p)
+            if isinstance(p, bool) or not isinstance(p, int) or not 0 < p < 65536:
+                raise src.error(path + ("ports", i), f"not a TCP port: {p!r}")
+            ports.append(p)
+        out["ports"] = tuple(ports)
+    if "files" in data:
+        files = []
+        for i, f in enumerate(_list(src, path + ("files",), data["files"])):
+            if isinstance(f, dict):
+                _unknown(src, path + ("files", i), f, ("path", "hint"))
+                if "path" not in f:
+                    raise src.error(path + ("files", i), "needs a path")
+                hint = _str(src, path + ("files", i, "hint"), f["hint"]) if "hint" in f else None
+                files.append(FileReq(_str(src, path + ("files", i, "path"), f["path"]), hint))
+            else:
+                files.append(FileReq(_str(src, path + ("files", i), f)))
+        out["files"] = tuple(files)
+    if "database" in data:
+        out["database"] = _str(src, path + ("database",), data["database"])
+    if "checks" in data:
+        checks = []
+        for i, c in enumerate(_list(src, path + ("checks",), data["checks"])):
+            cp = path + ("checks", i)
+            c = _mapping(src, cp, c)
+            _unknown(src, cp, c, ("name", "run", "hint"))
+            for req in ("name", "run"):
+                if req not in c:
+                    raise src.error(cp, f"a check needs {req!r}")
+            hint = _str(src, cp + ("hint",), c["hint"]) if "hint" in c else None
+            checks.append(CustomCheck(_str(src, cp + ("name",), c["name"]), _str(src, cp + ("run",), c["run"]), hint))
+        out["checks"] = tuple(checks)
+    return out

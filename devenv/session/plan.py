@@ -1,0 +1,328 @@
+"""Pure planning: (resolved profile, what is running) -> the tmux commands to run.
+
+No I/O here: everything the plan needs (paths, the Python executable, the
+live panes) comes in as data, so tests compare tuples. The executor in
+:mod:`devenv.session.tmux` renders the commands into one tmux script.
+
+* Session absent: build it whole under a temporary name, rename it last
+  (a failure leaves only the temporary session, which the executor kills).
+* Session present: create the profile's missing windows in profile order,
+  respawn panes whose command exited, leave running panes untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from devenv.paths import pane_stem
+from devenv.profile.env import Resolved
+from devenv.profile.model import DEFAULT_MAX_RESTARTS, Pane, Window
+from devenv.session.live import Command, LivePane, LiveSession
+
+
+class Context(NamedTuple):
+    """Facts the plan needs from outside, gathered by the caller."""
+
+    socket_label: str  # the -L name, or "default"
+    state_dir: Path
+    runner: Path  # devenv/runner.sh
+    python: str  # sys.executable
+    profile_name: str
+    socket: str | None
+    tmux: str = "tmux"  # the tmux binary, for the runner's pipe-pane
+    width: int = 200
+    height: int = 50
+
+
+class Plan(NamedTuple):
+    commands: tuple[Command, ...]
+    changes: tuple[str, ...]  # what the plan does, for the user ("created window api", ...)
+    build_name: str | None = None  # the temporary session name of a cold build
+    focus: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.commands
+
+
+class PaneLaunch(NamedTuple):
+    """Everything tmux needs to start one pane."""
+
+    cwd: str
+    env: tuple[tuple[str, str], ...]
+    command: tuple[str, ...] | None  # the pane's argv (the runner), None for the default shell
+    log: str  # pipe-pane target file
+
+
+# --------------------------------------------------------------------------- pane launch
+
+
+def _sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pane: Pane,
+                stem: str, base_env: Mapping[str, str] | None) -> PaneLaunch:
+    """How to start pane ``index`` of ``window``.
+
+    ``base_env``: what the session already gives every window (None in a
+    repair, where each new pane gets its whole environment).
+    """
+    session = resolved.profile.session
+    env = {**resolved.window_env(window.name, index), **_devenv_env(resolved, ctx)}
+    env.setdefault("PGAPPNAME", f"{session}/{window.name}")
+    env["DEVENV_MARK"] = f"{ctx.socket_label}/{session}/{window.name}"
+    env["DEVENV_STATE"] = str(ctx.state_dir / stem)
+
+    command = window_command(window, pane, ctx)
+    if command is not None:
+        env["DEVENV_CMD"] = command
+        if window.restart != "no":  # the runner's defaults: no, 5
+            env["DEVENV_RESTART"] = window.restart
+        if window.max_restarts != DEFAULT_MAX_RESTARTS:
+            env["DEVENV_MAX_RESTARTS"] = str(window.max_restarts)
+        if window.after:
+            import json
+
+            env["DEVENV_AFTER"] = json.dumps(after_spec(resolved, ctx, window), separators=(",", ":"))
+        if window.db is not None:
+            if _looks_like_url(window.db):
+                env["DEVENV_DB_URL"] = window.db
+            else:
+                env["DEVENV_DB"] = window.db
+    if base_env is not None:
+        env = {k: v for k, v in env.items() if base_env.get(k) != v}
+    log = str(ctx.state_dir / f"{stem}.log")
+    if command is not None:
+        # the runner opens the pane's log itself (tmux pipe-pane) before the command starts:
+        # the fork it costs happens in the pane, in parallel, not in up's tmux round-trip
+        env["DEVENV_PIPE"] = f"exec cat >> {_sh_quote(log)}"
+    return PaneLaunch(
+        cwd=str(resolved.pane_cwd(window, pane)),
+        env=tuple(sorted(env.items())),
+        command=None if command is None else ("/bin/sh", str(ctx.runner)),
+        log=log,
+    )
+
+
+def _looks_like_url(value: str) -> bool:
+    return "://" in value or value.startswith("file:") or value.startswith("sqlite:")
+
+
+def window_command(window: Window, pane: Pane, ctx: Context) -> str | None:
+    """The shell command a pane runs: the user's, or devenv's console / follower."""
+    if window.db is not None:
+        return f"{_sh_quote(ctx.python)} -m devenv db console"
+    if window.logs:
+        return f"{_sh_quote(ctx.python)} -m devenv logs -f -- " + " ".join(_sh_quote(g) for g in window.logs)
+    return pane.command
+
+
+def after_spec(resolved: Resolved, ctx: Context, window: Window) -> list[dict[str, object]]:
+    """What a window with ``after:`` waits for: each dependency's probe, or its process running."""
+    spec: list[dict[str, object]] = []
+    for name in window.after:
+        dep = resolved.profile.window(name)
+        assert dep is not None  # validated by the profile loader
+        item: dict[str, object] = {"window": name, "state": str(ctx.state_dir / pane_stem(name, 0)),
+                                   "root": str(resolved.root)}
+        if dep.ready is not None:
+            target = dep.ready.target
+            if dep.ready.kind == "database":  # a variable name: the dependency's own value
+                target = resolved.window_env(name).get(target, target)
+            item.update(kind=dep.ready.kind, target=target, timeout=dep.ready.timeout,
+                        interval=dep.ready.interval)
+        else:
+            item.update(kind="running", target=name, timeout=60.0, interval=0.2)
+        spec.append(item)
+    return spec
+
+
+def _env_flags(env: Sequence[tuple[str, str]]) -> list[str]:
+    flags: list[str] = []
+    for key, value in env:
+        flags += ["-e", f"{key}={value}"]
+    return flags
+
+
+def _pairs(command: Command) -> list[tuple[str, str]]:
+    """The KEY=value pairs of a command's -e flags."""
+    return [tuple(command[i + 1].split("=", 1)) for i, a in enumerate(command[:-1]) if a == "-e"]  # type: ignore[misc]
+
+
+def _start_args(launch: PaneLaunch) -> list[str]:
+    args = ["-c", launch.cwd, *_env_flags(launch.env)]
+    if launch.command is not None:
+        args += launch.command  # several arguments: tmux execs them directly, no shell in between
+    return args
+
+
+def _pipe(launch: PaneLaunch, target: str) -> tuple[Command, ...]:
+    """Log a pane's output; panes with a command do it themselves (the runner)."""
+    if launch.command is not None:
+        return ()
+    return (("pipe-pane", "-t", target, "-o", f"exec cat >> {_sh_quote(launch.log)}"),)
+
+
+def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Command, target: str,
+                     base_env: Mapping[str, str] | None) -> list[Command]:
+    """Commands that create ``window``.
+
+    ``first`` is the new-window / new-session command (without its start
+    arguments) that names the window with a temporary name; ``target`` is that
+    name as a tmux target. Every later command names its target explicitly:
+    tmux's "current window" is not the new one when windows are made with -d.
+    """
+    panes = window.pane_specs()
+    launches = [pane_launch(resolved, ctx, window, i, p, pane_stem(window.name, i), base_env)
+                for i, p in enumerate(panes)]
+    cmds: list[Command] = [(*first, *_start_args(launches[0])),
+                           ("set-option", "-w", "-t", target, "remain-on-exit", "on"),
+                           *_pipe(launches[0], target)]
+    for launch in launches[1:]:
+        # without -d the new pane becomes the window's active pane: the next target
+        cmds.append(("split-window", "-t", target, *_start_args(launch)))
+        cmds += _pipe(launch, target)
+    if len(launches) > 1 or window.layout:
+        cmds.append(("select-layout", "-t", target, window.layout or "tiled"))
+    if len(launches) > 1:
+        cmds.append(("select-pane", "-t", f"{target}.{{top-left}}"))
+    return cmds
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def _devenv_env(resolved: Resolved, ctx: Context) -> dict[str, str]:
+    """What devenv adds for every pane: so that `devenv` run in a window targets the same session."""
+    env = {"DEVENV_PROJECT": str(resolved.project), "DEVENV_PROFILE": ctx.profile_name,
+           "DEVENV_PYTHON": ctx.python, "DEVENV_TMUX": ctx.tmux}
+    if ctx.socket:
+        env["DEVENV_TMUX_SOCKET"] = ctx.socket
+    return env
+
+
+def session_env(resolved: Resolved, ctx: Context) -> dict[str, str]:
+    """The environment every window shares, given once to new-session."""
+    return {**resolved.env, **_devenv_env(resolved, ctx)}
+
+
+def _temp(build_id: str, i: int) -> str:
+    return f"__devenv_{build_id}_{i}"
+
+
+def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
+    """Build the whole session under a temporary name, renamed last.
+
+    Each window is made last, so ``{end}`` names it: no window name (which may
+    hold '.' or ':') is ever used as a target. ``-n`` also turns tmux's
+    automatic-rename off for it.
+    """
+    profile = resolved.profile
+    build_name = f"__devenv_{build_id}"
+    target = f"={build_name}:{{end}}"
+    shared = session_env(resolved, ctx)
+    focus_index = next((i for i, w in enumerate(profile.windows) if w.focus), 0)
+    cmds: list[Command] = []
+    for i, window in enumerate(profile.windows):
+        if i == 0:
+            first: Command = ("new-session", "-d", "-s", build_name, "-x", str(ctx.width), "-y", str(ctx.height),
+                              "-n", window.name, *_env_flags(sorted(shared.items())))
+        else:
+            first = ("new-window", "-d", "-t", f"={build_name}:", "-n", window.name)
+        made = _window_commands(resolved, ctx, window, first, target, shared)
+        if i == 0:
+            # new-session's -e is the session's environment: the first pane's own
+            # variables must not leak into the panes made later (shells included)
+            own = sorted({k for k, _ in _pairs(made[0]) if k not in shared})
+            made[1:1] = [("set-environment", "-t", f"={build_name}", "-u", k) for k in own]
+        if i == focus_index and i > 0:
+            made.append(("select-window", "-t", target))
+        cmds += made
+    cmds.append(("rename-session", "-t", f"={build_name}", profile.session))
+    changes = tuple(f"started window {w.name}" for w in profile.windows)
+    return Plan(tuple(cmds), changes, build_name=build_name, focus=profile.windows[focus_index].name)
+
+
+def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str) -> Plan:
+    """Create missing windows (in profile order), respawn dead panes, leave the rest alone."""
+    profile = resolved.profile
+    session = f"={live.name}"
+    existing = live.windows()
+    cmds: list[Command] = []
+    renames: list[Command] = []
+    changes: list[str] = []
+    previous: str | None = None  # target of the window a missing window goes after
+    for i, window in enumerate(profile.windows):
+        panes = existing.get(window.name)
+        if panes is None:
+            temp = _temp(build_id, i)
+            target = f"{session}:={temp}"
+            if previous is not None:
+                first: Command = ("new-window", "-d", "-a", "-t", previous, "-n", temp)
+            elif live.panes:
+                anchor = min(live.panes, key=lambda p: p.window_index).window_id
+                first = ("new-window", "-d", "-b", "-t", anchor, "-n", temp)
+            else:
+                first = ("new-window", "-d", "-t", f"{session}:", "-n", temp)
+            cmds += _window_commands(resolved, ctx, window, first, target, None)
+            renames.append(("rename-window", "-t", target, window.name))
+            changes.append(f"created window {window.name}")
+            previous = target
+            continue
+        previous = panes[0].window_id
+        dead = [p for p in panes[: len(window.pane_specs())] if p.dead]
+        cmds += _respawn_commands(resolved, ctx, window, panes, dead)
+        changes += [f"restarted {_where(window, panes.index(p))}" + _status(p) for p in dead]
+    return Plan(tuple(cmds + renames), tuple(changes))
+
+
+def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence[str]) -> Plan:
+    """Start the command of every pane of the windows ``names`` again (their processes must be gone).
+
+    A window of the profile that the session lacks is created, as ``up`` would.
+    """
+    existing = live.windows()
+    missing = [n for n in names if n not in existing]
+    cmds: list[Command] = []
+    changes: list[str] = []
+    if missing:
+        partial = reconcile(_only(resolved, missing), ctx, live, "r")
+        cmds += partial.commands
+        changes += partial.changes
+    for name in names:
+        window = resolved.profile.window(name)
+        panes = existing.get(name)
+        if window is None or panes is None:
+            continue
+        chosen = panes[: len(window.pane_specs())]
+        cmds += _respawn_commands(resolved, ctx, window, panes, chosen)
+        changes += [f"restarted {_where(window, panes.index(p))}" for p in chosen]
+    return Plan(tuple(cmds), tuple(changes))
+
+
+def _only(resolved: Resolved, names: Sequence[str]) -> Resolved:
+    profile = resolved.profile._replace(windows=tuple(w for w in resolved.profile.windows if w.name in names))
+    return resolved._replace(profile=profile)
+
+
+def _respawn_commands(resolved: Resolved, ctx: Context, window: Window, panes: Sequence[LivePane],
+                      chosen: Sequence[LivePane]) -> list[Command]:
+    specs = window.pane_specs()
+    cmds: list[Command] = []
+    for live_pane in chosen:
+        j = panes.index(live_pane)
+        launch = pane_launch(resolved, ctx, window, j, specs[j], pane_stem(window.name, j), None)
+        cmds.append(("respawn-pane", "-k", "-t", live_pane.pane_id, *_start_args(launch)))
+        cmds += _pipe(launch, live_pane.pane_id)
+    return cmds
+
+
+def _where(window: Window, index: int) -> str:
+    return window.name if len(window.pane_specs()) == 1 else f"{window.name}.{index}"
+
+
+def _status(pane: LivePane) -> str:
+    return f" (exit {pane.dead_status})" if pane.dead_status is not None else ""

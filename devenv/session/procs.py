@@ -1,0 +1,434 @@
+"""The processes of a session, found with psutil: collect, stop with escalation, ports, resources.
+
+A session's processes are the process trees of its panes plus every process
+whose environment carries the session's mark (``DEVENV_MARK=<label>/<session>/<window>``,
+set on every pane by :mod:`devenv.session.plan`), which finds the ones that ``setsid``
+or double-forked out of the tree. Never in the set: devenv itself and its
+ancestors, tmux servers and clients, and processes started by a tmux server
+that are not our panes (another server's panes or ``pipe-pane`` jobs can
+inherit a mark from the environment the server was started in).
+
+Nothing here sleeps a fixed time: waits poll with :func:`devenv.wait.wait_until`
+and end as soon as everything is gone. Zombies count as gone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import psutil
+
+from devenv.paths import socket_label
+from devenv.session.tmux import Tmux
+from devenv.wait import sleep, wait_until
+
+if TYPE_CHECKING:
+    from devenv.session.live import LiveSession
+
+K = TypeVar("K")
+
+MARK = "DEVENV_MARK"
+Matcher = Callable[[str | None], str | None]  # a mark -> its window, None when not ours
+STAGES: tuple[tuple[str, float | None], ...] = (("SIGINT", 1 / 3), ("SIGTERM", 2 / 3), ("SIGKILL", None))
+KILL_WAIT = 5.0  # how long SIGKILL may take to be reaped by the kernel
+
+
+@dataclass(frozen=True)
+class Member:
+    """One process of the session."""
+
+    pid: int
+    name: str
+    window: str
+    pane: int | None  # position of the pane whose tree holds it; None for a marked escapee
+    root: bool = False  # the pane's own process
+
+
+@dataclass(frozen=True)
+class StopReport:
+    stopped: tuple[Member, ...]  # every process signalled, in the order found
+    killed: tuple[Member, ...]  # those that needed SIGKILL
+    survivors: tuple[Member, ...]  # alive even after SIGKILL (uninterruptible, or not ours to signal)
+    ports: tuple[tuple[int, str], ...]  # (port, window) listened on before the stop
+    released: tuple[int, ...]  # of those ports, the ones nobody listens on any more
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_percent: float
+    rss_bytes: int
+    ports: tuple[int, ...]
+
+
+# --------------------------------------------------------------------------- marks
+
+
+def mark_matcher(label: str, session: str, windows: Collection[str] | None = None,
+                 known: Collection[str] = ()) -> Matcher:
+    """A function: mark -> window name when the mark is of this session (and of ``windows`` if given).
+
+    The match is exact on ``<label>/<session>/``: a mark of session ``ab`` is
+    not one of ``a``. Names may hold ``/``, so a rest that holds one (``a`` +
+    ``b/w`` could be session ``a/b``) counts only when ``known`` lists it.
+    """
+    prefix = f"{label}/{session}/"
+    chosen = None if windows is None else frozenset(windows)
+    known_set = frozenset(known)
+
+    def match(mark: str | None) -> str | None:
+        if not mark or not mark.startswith(prefix):
+            return None
+        window = mark[len(prefix):]
+        if chosen is not None:
+            return window if window in chosen else None
+        if not window or ("/" in window and window not in known_set):
+            return None
+        return window
+
+    return match
+
+
+def protected() -> frozenset[int]:
+    """devenv itself and all its ancestors: never signalled (down may run inside a window)."""
+    pids = {os.getpid(), 0, 1}
+    try:
+        pids.update(p.pid for p in psutil.Process().parents())
+    except psutil.Error:
+        pids.add(os.getppid())
+    return frozenset(pids)
+
+
+def _is_tmux(name: str | None) -> bool:
+    return bool(name) and (name == "tmux" or name.startswith("tmux:"))  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- collecting
+
+
+@dataclass
+class _Snapshot:
+    procs: dict[int, psutil.Process]
+    children: dict[int, list[int]]
+    marks: dict[int, str]
+    tmux: set[int]
+
+
+def _snapshot() -> _Snapshot:
+    """One pass over every process: parents, marks, names. Zombies are left out."""
+    snap = _Snapshot({}, {}, {}, set())
+    for proc in psutil.process_iter(["ppid", "name", "status", "create_time"]):
+        info = proc.info
+        if info["status"] in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) or info["ppid"] is None:
+            continue
+        snap.procs[proc.pid] = proc
+        snap.children.setdefault(info["ppid"], []).append(proc.pid)
+        if _is_tmux(info["name"]):
+            snap.tmux.add(proc.pid)
+        mark = _mark_of(proc, info["create_time"])
+        if mark:
+            snap.marks[proc.pid] = mark
+    return snap
+
+
+# A process's environment is fixed when it starts: read each process's mark once
+# (by pid and start time), so that the rescans of a stop read only new processes.
+_MARKS: dict[int, tuple[float | None, str | None]] = {}
+
+
+def _mark_of(proc: psutil.Process, started: float | None) -> str | None:
+
+    known = _MARKS.get(proc.pid)
+    if known is not None and known[0] == started and started is not None:
+        return known[1]
+    try:
+        mark = (proc.environ() or {}).get(MARK)
+    except (psutil.Error, OSError):
+        mark = None
+    _MARKS[proc.pid] = (started, mark)
+    return mark
+
+
+def _tree(snap: _Snapshot, pid: int) -> list[int]:
+    """``pid`` and its descendants; a tmux server or client is not followed (its panes are not ours)."""
+    out: dict[int, None] = {}
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        if current in snap.procs and current not in out and current not in snap.tmux:
+            out[current] = None
+            todo.extend(snap.children.get(current, ()))
+    return list(out)
+
+
+def collect(roots: Mapping[int, tuple[str, int]], match: Matcher | None, *,
+            exclude: Collection[int] = (), also: Mapping[int, Member] | None = None,
+            snap: _Snapshot | None = None) -> dict[int, tuple[psutil.Process, Member]]:
+    """The processes of the session: pane trees (``roots``: pane pid -> (window, pane)), marked ones,
+    and the descendants of ``also`` (processes found earlier, whose children may have lost the tree).
+    """
+    snap = snap or _snapshot()
+    parents = {child: parent for parent, kids in snap.children.items() for child in kids}
+    found: dict[int, tuple[psutil.Process, Member]] = {}
+
+    def add(top: int, window: str, pane: int | None) -> None:
+        for pid in _tree(snap, top):
+            if pid in exclude or pid in found:
+                continue
+            proc = snap.procs[pid]
+            found[pid] = (proc, Member(pid, proc.info["name"] or "?", window, pane, pid in roots))
+
+    for pid, (window, pane) in roots.items():
+        add(pid, window, pane)
+    def under_tmux(pid: int) -> bool:
+        seen: set[int] = set()
+        while pid in parents and pid not in seen:
+            seen.add(pid)
+            pid = parents[pid]
+            if pid in snap.tmux:
+                return True
+        return False
+
+    if match is not None:
+        for pid, mark in snap.marks.items():
+            owner = match(mark)
+            # Our panes are found as roots. Below a tmux server, a marked process is another server's
+            # pane or job, whose mark came from the environment that server was started in.
+            if owner is not None and pid not in found and not under_tmux(pid):
+                add(pid, owner, None)
+    for pid, member in (also or {}).items():
+        if pid in snap.procs:
+            add(pid, member.window, member.pane)
+    return found
+
+
+def scanner(roots: Mapping[int, tuple[str, int]], match: Matcher | None, exclude: Collection[int] = ()
+            ) -> Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, Member]]]:
+    """A ``scan`` for :func:`stop`: pane trees as first seen (a pid reused later is not taken), marks."""
+    first: dict[int, psutil.Process] | None = None
+
+    def scan(also: Mapping[int, Member]) -> dict[int, tuple[psutil.Process, Member]]:
+        nonlocal first
+        snap = _snapshot()
+        if first is None:
+            first = {pid: snap.procs[pid] for pid in roots if pid in snap.procs}
+        still = {pid: roots[pid] for pid, proc in first.items() if snap.procs.get(pid) == proc}
+        return collect(still, match, exclude=exclude, also=also, snap=snap)
+
+    return scan
+
+
+def pane_roots(live: LiveSession | None, windows: Collection[str] | None = None) -> dict[int, tuple[str, int]]:
+    """pane pid -> (window, pane position) for the live panes that still run (of ``windows`` if given)."""
+    roots: dict[int, tuple[str, int]] = {}
+    if live is None:
+        return roots
+    for name, panes in live.windows().items():
+        if windows is not None and name not in windows:
+            continue
+        for position, pane in enumerate(panes):
+            if pane.pid and not pane.dead:
+                roots[pane.pid] = (name, position)
+    return roots
+
+
+def session_pids(socket: str | None, session: str) -> set[int]:
+    """Every pid of the running session: its pane trees and the processes marked with it."""
+    live = Tmux(socket).session(session)
+    known = set(live.windows()) if live else set()
+    match = mark_matcher(socket_label(socket), session, known=known)
+    return set(collect(pane_roots(live), match))
+
+
+# --------------------------------------------------------------------------- ports
+
+
+def listeners(pids: Collection[int] | None = None) -> dict[int, set[int | None]]:
+    """TCP port -> pids listening on it: the one scan of listening sockets.
+
+    Only ``pids`` when given; without them, a listener whose pid cannot be seen counts as None.
+    """
+    conns: list[tuple[Any, str, int | None]]
+    try:
+        conns = [(c.laddr, c.status, c.pid) for c in psutil.net_connections(kind="tcp")]
+    except psutil.AccessDenied:  # macOS without root: ask each process we may see
+        conns = []
+        for each in pids or psutil.pids():
+            try:
+                proc = psutil.Process(each)
+                conns += [(c.laddr, c.status, each) for c in proc.net_connections(kind="tcp")]
+            except (psutil.Error, OSError):
+                continue
+    out: dict[int, set[int | None]] = {}
+    for laddr, status, pid in conns:
+        if status == psutil.CONN_LISTEN and laddr and (pids is None or pid in pids):
+            out.setdefault(laddr.port, set()).add(pid)
+    return out
+
+
+# --------------------------------------------------------------------------- stopping
+
+
+def _alive(proc: psutil.Process) -> bool:
+
+    try:
+        return proc.is_running() and proc.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True
+
+
+def _hangups(proc: psutil.Process, member: Member, name: str) -> bool:
+    """Whether a pane's own process also gets SIGHUP (what tmux gives it when a pane closes).
+
+    With SIGTERM always (an interactive shell ignores SIGINT and SIGTERM); with SIGINT
+    when it is an idle shell (a shell with no children, not devenv's runner): nothing to
+    interrupt, and a shell ignores SIGINT.
+    """
+    if not member.root or name == "SIGKILL":
+        return False
+    if name == "SIGTERM":
+        return True
+    return (member.name in _SHELLS and not _has_children(proc)
+            and not any(arg.endswith("runner.sh") for arg in proc.cmdline()))
+
+
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "ash", "busybox", "nu",
+                     "xonsh", "elvish", "-sh", "-bash", "-zsh", "-fish"})
+
+
+def _has_children(proc: psutil.Process) -> bool:
+    """From /proc/PID/task/PID/children where Linux has it (psutil's children() scans every process)."""
+    try:
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            return bool(f.read().strip())
+    except OSError:
+        return bool(proc.children())
+
+
+def _signal(proc: psutil.Process, member: Member, name: str) -> None:
+    """Send signal ``name`` (and SIGHUP, see :func:`_hangups`); continue a stopped process to see it."""
+    try:
+        hangup = _hangups(proc, member, name)
+        if not (hangup and name == "SIGINT"):  # an idle shell gets SIGHUP alone: SIGINT would race with it
+            proc.send_signal(getattr(signal, name))
+        if hangup:
+            proc.send_signal(signal.SIGHUP)
+        if name != "SIGKILL" and proc.status() == psutil.STATUS_STOPPED:
+            proc.send_signal(signal.SIGCONT)
+    except psutil.Error:  # gone, or not ours to signal: it shows among the survivors
+        pass
+
+
+def _deaf(proc: psutil.Process, member: Member, name: str) -> bool:
+    """The process ignores (SIG_IGN) every signal it got at this stage: waiting is pointless (Linux)."""
+    try:
+        with open(f"/proc/{proc.pid}/status") as f:
+            ignored = next((int(line.split()[1], 16) for line in f if line.startswith("SigIgn:")), 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    sent = [getattr(signal, name)] + ([signal.SIGHUP] if name == "SIGTERM" and member.root else [])
+    return all(ignored >> (int(sig) - 1) & 1 for sig in sent)
+
+
+def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, Member]]],
+         timeout: float, *, kill_wait: float = KILL_WAIT) -> StopReport:
+    """Stop what ``scan`` finds: SIGINT, wait up to a third of ``timeout``; SIGTERM, wait the rest; SIGKILL.
+
+    ``scan(tracked)`` returns the processes to stop now (it gets those found
+    before, so it can follow their children). It is called again at each stage
+    and whenever everything seems gone, to catch processes forked while dying.
+    A stage ends early when everything left ignores its signal.
+    """
+    tracked: dict[int, tuple[psutil.Process, Member]] = {}
+    order: list[Member] = []
+    killed: list[Member] = []
+    ports_before: dict[int, set[int | None]] = {}
+
+    def rescan(sig: str) -> int:
+        """Find processes not seen yet and send them ``sig``; how many there were."""
+        following = {pid: m for pid, (proc, m) in tracked.items() if _alive(proc)}
+        fresh = {pid: pm for pid, pm in scan(following).items()
+                 if pid not in tracked or tracked[pid][0] != pm[0]}
+        if not tracked and fresh:
+            ports_before.update(listeners(set(fresh)))
+        for pid, (proc, member) in fresh.items():
+            tracked[pid] = (proc, member)
+            order.append(member)
+            if sig == "SIGKILL":
+                killed.append(member)
+            _signal(proc, member, sig)
+        return len(fresh)
+
+    def alive() -> list[tuple[psutil.Process, Member]]:
+        return [pm for pm in tracked.values() if _alive(pm[0])]
+
+    for sig, share in STAGES:
+        survivors = alive()
+        if sig == "SIGKILL":
+            killed.extend(m for _, m in survivors)
+        for proc, member in survivors:
+            _signal(proc, member, sig)
+        if rescan(sig) == 0 and not survivors:
+            break
+        budget = kill_wait if share is None else timeout * share
+
+        def settled(sig: str = sig, last: bool = share is None) -> bool:
+            left = alive()
+            if left:
+                return not last and all(_deaf(p, m, sig) for p, m in left)
+            return rescan(sig) == 0
+
+        try:
+            wait_until(settled, budget, interval=0.02, max_interval=0.1)
+        except TimeoutError:
+            pass
+        if not alive() and rescan(sig) == 0:
+            break
+
+    left = tuple(m for _, m in alive())
+    windows_of: dict[int, str] = {m.pid: m.window for m in order}
+    ports = tuple(sorted({(port, windows_of.get(min(p for p in pids if p is not None), "?"))
+                          for port, pids in ports_before.items() if any(p is not None for p in pids)}))
+    now = listeners() if ports else {}
+    released = tuple(sorted({port for port, _ in ports if port not in now}))
+    return StopReport(tuple(order), tuple(dict.fromkeys(killed)), left, ports, released)
+
+
+# --------------------------------------------------------------------------- resources
+
+
+def usage(groups: Mapping[K, Iterable[psutil.Process]], interval: float = 0.2) -> dict[K, Usage]:
+    """CPU % (sampled over ``interval``), RSS and listening ports of each group of processes."""
+    members = {key: [p for p in procs] for key, procs in groups.items()}
+    everyone = [p for procs in members.values() for p in procs]
+    for proc in everyone:
+        try:
+            proc.cpu_percent(None)
+        except psutil.Error:
+            pass
+    if everyone and interval > 0:
+        sleep(interval)  # a measurement window, not a wait for a condition
+    ports = listeners({p.pid for p in everyone}) if everyone else {}
+    port_of: dict[int, set[int]] = {}
+    for port, pids in ports.items():
+        for pid in pids:
+            if pid is not None:
+                port_of.setdefault(pid, set()).add(port)
+    out: dict[K, Usage] = {}
+    for key, procs in members.items():
+        cpu, rss, held = 0.0, 0, set()
+        for proc in procs:
+            try:
+                with proc.oneshot():
+                    cpu += proc.cpu_percent(None)
+                    rss += proc.memory_info().rss
+            except psutil.Error:
+                continue
+            held |= port_of.get(proc.pid, set())
+        out[key] = Usage(round(cpu, 1), rss, tuple(sorted(held)))
+    return out

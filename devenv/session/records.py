@@ -1,0 +1,150 @@
+"""The pane runner's records (see devenv/session/runner.sh), read in one place, and the session lock.
+
+Each pane's runner writes, next to the pane's log (see :class:`devenv.paths.SessionPaths`):
+``<prefix>.status`` (one line: ``waiting`` | ``running <pid>`` | ``exited <code>`` | ``failed <why>``),
+``<prefix>.exit`` (the last exit code), ``<prefix>.restarts`` and ``<prefix>.logstart``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+from devenv.errors import DevenvError
+from devenv.paths import SessionPaths
+
+
+class Status(NamedTuple):
+    """One runner's ``<prefix>.status``: its first word (None: never written), the rest, its mtime."""
+
+    word: str | None
+    rest: str = ""
+    mtime: float = 0.0
+
+    @property
+    def alive(self) -> bool:
+        """``running <pid>`` with that process still there."""
+        if self.word != "running":
+            return False
+        if not self.rest.isdigit():
+            return True
+        try:
+            os.kill(int(self.rest), 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+
+    @property
+    def exit_code(self) -> int | None:
+        """The code of ``exited <code>``."""
+        if self.word == "exited" and self.rest.lstrip("-").isdigit():
+            return int(self.rest)
+        return None
+
+    def __str__(self) -> str:
+        return f"{self.word} {self.rest}".strip() if self.word else "not started"
+
+
+def read_status(prefix: Path) -> Status:
+    """The one parser of a runner's status file."""
+    try:
+        with open(f"{prefix}.status") as fh:
+            text = fh.read().strip()
+            mtime = os.fstat(fh.fileno()).st_mtime
+    except OSError:
+        return Status(None)
+    word, _, rest = text.partition(" ")
+    return Status(word or None, rest, mtime)
+
+
+def ran(statuses: list[Status]) -> bool:
+    """Every runner pane runs (or ran and exited 0): readiness of a window without a probe."""
+    return all(s.alive or s.exit_code == 0 for s in statuses)
+
+
+class PaneState(NamedTuple):
+    """What the pane runner recorded about one pane."""
+
+    status: str | None  # waiting | running | exited | failed | None (never written)
+    pid: int | None
+    exit_code: int | None
+    restarts: int
+    detail: str = ""
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def read_pane_state(paths: SessionPaths, window: str, pane: int) -> PaneState:
+    prefix = paths.prefix(window, pane)
+    status = read_status(prefix)
+    pid = int(status.rest) if status.word == "running" and status.rest.isdigit() else None
+    exit_text = _read(Path(f"{prefix}.exit"))
+    exit_code = int(exit_text) if exit_text and exit_text.lstrip("-").isdigit() else None
+    restarts_text = _read(Path(f"{prefix}.restarts"))
+    restarts = int(restarts_text) if restarts_text and restarts_text.isdigit() else 0
+    if status.exit_code is not None:
+        exit_code = status.exit_code
+    return PaneState(status.word, pid, exit_code, restarts, status.rest if status.word == "failed" else "")
+
+
+def log_start(prefix: Path, size: int) -> int:
+    """Where the current run's output starts in the pane's log (at most ``size``; 0 when unknown)."""
+    try:
+        return min(int(Path(f"{prefix}.logstart").read_text().strip() or 0), size)
+    except (OSError, ValueError):
+        return 0
+
+
+_RUNNER_FILES = ("status", "exit", "restarts", "logstart", "tmp")
+
+
+def clear(paths: SessionPaths) -> None:
+    """Forget what the runners recorded for a session that is gone (logs are kept)."""
+    for suffix in _RUNNER_FILES:
+        for path in paths.dir.glob(f"*.{suffix}"):
+            path.unlink(missing_ok=True)
+
+
+def new_session(paths: SessionPaths) -> None:
+    """A session about to be built: forget old runner records, keep the last run's logs as ``*.log.1``."""
+    paths.dir.mkdir(parents=True, exist_ok=True)
+    clear(paths)
+    for log in paths.dir.glob("*.log"):
+        if log.stat().st_size:
+            log.replace(log.with_name(log.name + ".1"))
+
+
+@contextmanager
+def session_lock(paths: SessionPaths, timeout: float = 60.0) -> Iterator[None]:
+    """Serialize up / down / restart on one (socket, session)."""
+    paths.dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise DevenvError(
+                        f"session {paths.session!r} is locked by another devenv command for over {timeout:g}s"
+                    ) from None
+                time.sleep(delay)  # noqa: TID251 - waiting on a lock held by another process
+                delay = min(delay * 2, 0.2)
+        yield
+    finally:
+        os.close(fd)
