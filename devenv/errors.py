@@ -81,6 +81,18 @@ class NoSession(DevenvError):
         self.session = session
 
 
+class ForeignSession(DevenvError):
+    """A session of that name runs, but for another project (or not from devenv): never touched (exit 1)."""
+
+    def __init__(self, session: str, owner: str | None, server: str) -> None:
+        whose = f"belongs to another project: {owner}" if owner else "was not started by devenv for this project"
+        super().__init__(f"session {shown(session)} on {server} {whose}",
+                         hint="give this project its own session name (session: in its profile), "
+                              "or use another tmux server (devenv -L NAME ...)")
+        self.session = session
+        self.owner = owner
+
+
 class CheckFailed(DevenvError):
     """Prerequisite checks failed (exit 1); ``results`` are the failed checks, for the checklist."""
 

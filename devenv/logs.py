@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 from devenv.paths import SessionPaths, window_from_stem
 from devenv.profile.model import Profile
+from devenv.session.records import owner
 from devenv.wait import Stopped
 
 Line = tuple[str, str]  # (source label, line without its newline)
@@ -118,10 +119,15 @@ def glob_source(pattern: str, base: Path) -> LogSource:
     return LogSource(pattern, find)
 
 
-def window_source(window: str, paths: SessionPaths) -> LogSource:
-    """The captured output of ``window``: one log per pane, labelled ``window`` (``window.N`` for pane N)."""
+def window_source(window: str, paths: SessionPaths, project: Path | None = None) -> LogSource:
+    """The captured output of ``window``: one log per pane, labelled ``window`` (``window.N`` for pane N).
+
+    With ``project``: nothing when the state folder serves another project's session of that name.
+    """
 
     def find() -> list[tuple[str, Path]]:
+        if project is not None and owner(paths) not in (None, str(project)):
+            return []
         found = []
         for path in paths.window_logs(window):
             _, pane = window_from_stem(path.name[:-4])
@@ -131,7 +137,8 @@ def window_source(window: str, paths: SessionPaths) -> LogSource:
     return LogSource(window, find, window=True)
 
 
-def sources_for(profile: Profile, root: Path, paths: SessionPaths, names: Sequence[str]) -> list[LogSource]:
+def sources_for(profile: Profile, root: Path, paths: SessionPaths, names: Sequence[str],
+                project: Path | None = None) -> list[LogSource]:
     """What ``devenv logs NAME...`` follows: a window's output (a ``logs:`` window: its globs), else a glob.
 
     No names: every window of the profile.
@@ -144,7 +151,7 @@ def sources_for(profile: Profile, root: Path, paths: SessionPaths, names: Sequen
         elif window.logs:
             found += [glob_source(g, root) for g in window.logs]
         else:
-            found.append(window_source(name, paths))
+            found.append(window_source(name, paths, project))
     return found
 
 

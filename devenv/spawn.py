@@ -23,19 +23,23 @@ class Completed(NamedTuple):
 
 
 def run_process(argv: list[str], input: str | None, timeout: float,
-                env: Mapping[str, str] | None = None) -> Completed:
-    """Run ``argv`` with posix_spawn, feed it ``input``, collect its output (pipes and poll).
+                env: Mapping[str, str] | None = None, stdin_fd: int | None = None) -> Completed:
+    """Run ``argv`` with posix_spawn, feed it ``input`` (or give it ``stdin_fd`` as its stdin),
+    collect its output (pipes and poll).
 
     Raises TimeoutError (after killing the process) and OSError (it could not be started).
     """
     import select
 
     in_r, in_w = os.pipe()  # os.pipe() descriptors are close-on-exec: the child keeps only 0, 1, 2
+    if stdin_fd is not None:
+        input = None
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
         pid = os.posix_spawn(argv[0], argv, os.environ if env is None else env, file_actions=[
-            (os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)])
+            (os.POSIX_SPAWN_DUP2, in_r if stdin_fd is None else stdin_fd, 0), (os.POSIX_SPAWN_DUP2, out_w, 1),
+            (os.POSIX_SPAWN_DUP2, err_w, 2)])
     except OSError:
         for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
             os.close(fd)
@@ -84,6 +88,30 @@ def run_process(argv: list[str], input: str | None, timeout: float,
         _, status = os.waitpid(pid, 0)
     return Completed(os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]).decode(errors="replace"),
                      b"".join(chunks[err_r]).decode(errors="replace"))
+
+
+def unlinked_file(data: bytes) -> int:
+    """A descriptor of a 0600 file holding ``data``, read from its start, that no path names.
+
+    For a script that must reach a child whole, whatever happens to us (a pipe is truncated
+    when its writer is killed): nothing is left on disk, even after SIGKILL.
+    """
+    folder = os.environ.get("TMPDIR") or "/tmp"
+    try:
+        fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
+    except (AttributeError, OSError):  # no O_TMPFILE here (macOS, some file systems): make, then unlink
+        path = os.path.join(folder, f".devenv-{os.getpid()}-{os.urandom(6).hex()}")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        os.unlink(path)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def which(name: str, path: str | None = None) -> str | None:

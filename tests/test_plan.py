@@ -65,7 +65,7 @@ def test_cold_plan_builds_under_a_temporary_name_and_renames_last(resolved, ctx)
     assert p.build_name == "__devenv_abcd"
     assert p.commands[0][0] == "new-session"
     assert names(p.commands, "new-session") + names(p.commands, "new-window") == ["web", "worker", "split", "db"]
-    assert p.commands[-1] == ("rename-session", "-t", "=__devenv_abcd", "app")
+    assert p.commands[-1] == ("rename-session", "-t", "=__devenv_abcd", "--", "app")  # a name may start with -
     # every command names its target, and never by a window name (it may hold '.' or ':')
     for command in p.commands[1:]:
         assert "-t" in command, command
@@ -87,7 +87,8 @@ def test_cold_plan_gives_each_pane_its_environment_and_the_runner(resolved, ctx)
     assert '"kind":"running"' in env["DEVENV_AFTER"]
     assert "PORT" not in env  # given once to the session
     assert worker[-2:] == ("/bin/sh", "/opt/devenv/runner.sh")  # exec'd by tmux directly, no shell
-    assert env["DEVENV_PIPE"] == f"exec cat >> '{ctx.state_dir}/worker.0.log'"
+    # the log is private (0600 in a 0700 folder, remade if it was removed) and appended to
+    assert env["DEVENV_PIPE"] == f"umask 077; mkdir -p '{ctx.state_dir}' && exec cat >> '{ctx.state_dir}/worker.0.log'"
     db = next(c for c in p.commands if c[0] == "new-window" and "db" in c)
     assert env_of(db)["DEVENV_DB"] == "DIRECT_URL"
     assert env_of(db)["DEVENV_CMD"] == "'/usr/bin/python3' -m devenv db console"

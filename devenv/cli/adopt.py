@@ -125,7 +125,7 @@ def _freeze(opts: Options, session: str | None) -> Written:
             root, mask = opts.resolved().root, opts.resolved().mask
         except ProfileError:
             root = (opts.project / base.root).resolve()
-    return freeze(opts.socket, name, base, root, opts.project, mask)
+    return freeze(opts.tmux.name, name, base, root, opts.project, mask)
 
 
 @click.command()

@@ -14,7 +14,7 @@ from click.shell_completion import CompletionItem
 
 from devenv import __version__
 from devenv.cli.completion import complete_profiles
-from devenv.cli.guard import guarded
+from devenv.cli.guard import ReaderGone, guarded, quiet_stdout
 
 # command name -> (module under devenv.cli, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -40,6 +40,12 @@ HIDDEN: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # click would make it exit 1: the reader being done is no error
+            raise ReaderGone() from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
@@ -92,4 +98,9 @@ def main(argv: list[str] | None = None) -> None:
             return exc.exit_code
         return rv if isinstance(rv, int) else 0
 
-    sys.exit(guarded(run))
+    code = guarded(run)
+    try:
+        sys.stdout.flush()  # here, not at exit: a reader that went away is no error
+    except BrokenPipeError:
+        quiet_stdout()
+    sys.exit(code)

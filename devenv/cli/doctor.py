@@ -23,7 +23,7 @@ def doctor(opts: Options, as_json: bool, db_timeout: float) -> int:
     """Check prerequisites and say how to fix what fails."""
     resolved = opts.resolved()
     try:
-        own = own_pids(resolved, opts.socket)
+        own = own_pids(resolved, opts.tmux.name)
     except DevenvError:  # tmux cannot say: no process counts as the session's
         own = frozenset()
     results = run_checks(resolved, own_pids=own, db_timeout=db_timeout)

@@ -83,6 +83,8 @@ def run_up(opts: Options, *, detach: bool = False, dry_run: bool = False, no_che
         echo(f"# dry run: {'would build' if result.created else 'would repair'} session {result.session}; "
              "nothing was run", err=True)
         return 0
+    for note in result.notes:
+        echo(f"note: {note}", err=True)
     if result.created:
         echo(f"started session {result.session} ({len(result.changes)} windows)")
     elif result.changes:

@@ -24,15 +24,26 @@ _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0), default=10.0,
 @click.pass_obj
 def down(opts: Options, timeout: float) -> int:
     """Stop every process of the session (pane trees and escapees), then the session."""
-    result = stop_session(opts.profile(), opts.tmux, timeout)
+    result = stop_session(opts.profile(), opts.project, opts.tmux, timeout)
     count = len(result.report.stopped)
-    if not result.running:
-        click.echo(NoSession(result.session, opts.socket).message)
+    processes = f"{count} process{'es' if count != 1 else ''}"
+    if result.unanswered:
+        click.echo(f"error: {result.unanswered}; stopped {processes} of session {result.session} without it",
+                   err=True)
+    elif result.foreign:
+        click.echo(f"session {result.session} on {opts.tmux.label} belongs to another project "
+                   f"({result.foreign}): left it alone")
+        if count:
+            click.echo(f"stopped {processes} of this project's left over:")
+    elif not result.running:
+        click.echo(NoSession(result.session, opts.tmux.name).message)
         if count:
             click.echo(f"stopped {count} leftover process{'es' if count != 1 else ''} of it:")
     else:
-        click.echo(f"stopped session {result.session} ({count} process{'es' if count != 1 else ''})")
-    return _report(result.report)
+        click.echo(f"stopped session {result.session} ({processes})")
+    _notes(result.notes)
+    code = _report(result.report)
+    return 1 if result.unanswered else code
 
 
 @click.command()
@@ -45,23 +56,32 @@ def restart(opts: Options, timeout: float, windows: tuple[str, ...]) -> int:
     count = len(result.report.stopped)
     click.echo(f"restarted {', '.join(result.windows)} in session {result.session} "
                f"(stopped {count} process{'es' if count != 1 else ''})")
+    _notes(result.notes)
     return _report(result.report)
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of panes.")
 @click.pass_obj
-def ps(opts: Options, as_json: bool) -> None:
+def ps(opts: Options, as_json: bool) -> int:
     """Show each pane's state, process, exit code, CPU, memory, ports, uptime and restarts."""
-    rows = pane_rows(opts.resolved(), opts.tmux)
+    result = pane_rows(opts.resolved(), opts.tmux)
     if as_json:
-        click.echo(json.dumps([r._asdict() for r in rows or ()], indent=2, ensure_ascii=False))
-        return
-    if rows is None:
-        click.echo(NoSession(opts.profile().session, opts.socket).message)
-        return
-    for line in ps_table(rows):
+        click.echo(json.dumps([r._asdict() for r in result.rows], indent=2, ensure_ascii=False))
+        return 0 if result.running or not result.rows else 1
+    if not result.running:
+        click.echo(NoSession(opts.profile().session, opts.tmux.name).message)
+        if not result.rows:
+            return 0
+        click.echo(f"but {len(result.rows)} of its processes still run (devenv down stops them):")
+    for line in ps_table(result.rows):
         click.echo(line)
+    return 0 if result.running else 1
+
+
+def _notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 def _report(report: StopReport) -> int:

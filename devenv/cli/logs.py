@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import select
 import signal
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from devenv.cli.completion import complete_windows
+from devenv.cli.guard import quiet_stdout
 from devenv.cli.options import Options
 from devenv.cli.render import Printer, use_color
 from devenv.errors import DevenvError, ProfileError, UsageError
@@ -65,7 +65,7 @@ def logs(opts: Options, sources: tuple[str, ...], follow: bool, lines: int | Non
             return _follow(follower, printer)
         return _show(follower, printer, explicit=bool(sources), hint=hint)
     except BrokenPipeError:
-        _quiet_stdout()
+        quiet_stdout()
         return 0
     finally:
         follower.close()
@@ -96,7 +96,7 @@ def _sources(opts: Options, names: tuple[str, ...]) -> tuple[list[LogSource], Ca
         root, mask = resolved.root, resolved.mask
     except ProfileError:
         root, mask = opts.project, mask_url
-    found = sources_for(profile, root, SessionPaths(opts.socket, profile.session), names)
+    found = sources_for(profile, root, SessionPaths(opts.tmux.name, profile.session), names, opts.project)
     windows = ", ".join(w.name for w in profile.windows)
     return found, mask, f"windows of profile {profile.name!r}: {windows}"
 
@@ -177,11 +177,3 @@ def _reader_gone() -> bool:
         return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
     except (AttributeError, ValueError, OSError):
         return False
-
-
-def _quiet_stdout() -> None:
-    """The reader went away (``| head``): say nothing more, and no error at exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-

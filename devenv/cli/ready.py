@@ -21,14 +21,15 @@ from devenv.readiness.waits import await_after, wait_for_windows, window_watches
 def wait_and_show(opts: Options, names: Sequence[str] | None, timeout: float | None) -> None:
     """Wait for windows, showing progress; raise Timeout after naming what is not ready, with its last output."""
     resolved = opts.resolved()
-    watches = window_watches(resolved, SessionPaths(opts.socket, resolved.profile.session), names)
+    watches = window_watches(resolved, SessionPaths(opts.tmux.name, resolved.profile.session), names)
     progress = Progress(watches, sys.stdout, time.monotonic())
     try:
         wait_for_windows(resolved, opts.tmux, names, timeout, watches=watches, changed=progress.changed,
                          tick=progress.draw, tick_every=0.2 if progress.tty else 0.5)
     except Timeout as exc:
         for name, why, output in exc.not_ready:
-            click.echo(f"{name}: {why}", err=True)
+            if not progress.tty:  # on a terminal the live lines show it already
+                click.echo(f"{name}: {why}", err=True)
             if output:
                 click.echo(f"  last output of {name}:", err=True)
                 for text in output:

@@ -98,7 +98,7 @@ def ps_table(rows: Sequence[PaneRow]) -> list[str]:
     table = [("WINDOW", "PANE", "STATE", "PID", "EXIT", "CPU%", "MEM", "PORTS", "UPTIME", "RESTARTS", "COMMAND")]
     for r in rows:
         table.append((r.window, str(r.pane), r.state, _opt(r.pid), _opt(r.exit_code),
-                      f"{r.cpu_percent:.1f}" if r.pid else "-", size(r.rss_bytes) if r.rss_bytes else "-",
+                      f"{r.cpu_percent:.1f}" if r.pid else "-", size(r.memory_bytes) if r.memory_bytes else "-",
                       ",".join(map(str, r.ports)) or "-", duration(r.uptime_s) if r.uptime_s is not None else "-",
                       str(r.restarts), _short(r.command)))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
@@ -140,7 +140,8 @@ class Progress:
         return f"{w.name}: {w.state if w.state == 'starting' else 'waiting'} ({took}) {w.doing}"
 
     def changed(self, w: Watch) -> None:
-        if not self.tty and w.final:
+        """Off a terminal, one line per window once it is ready (what is not is told once, at the end)."""
+        if not self.tty and w.state == "ready":
             self.stream.write(self.line(w) + "\n")
             self.stream.flush()
 

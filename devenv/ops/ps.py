@@ -22,22 +22,40 @@ from devenv.session.tmux import Tmux
 class PaneRow(NamedTuple):
     window: str
     pane: int  # position in the window, 0-based (as in the state files)
-    state: str  # running | exited | waiting | failed | starting | ready
+    state: str  # running | exited | waiting | failed | starting | ready | orphaned
     pid: int | None  # the command's pid (the runner's child), else the pane's
     exit_code: int | None
     cpu_percent: float
-    rss_bytes: int  # of the pane's whole tree (a window's escapees count in its first pane)
+    rss_bytes: int  # resident memory of the pane's whole tree, summed (shared pages count once per process)
     ports: tuple[int, ...]
     uptime_s: float | None
     restarts: int
     command: str  # masked
+    memory_bytes: int = 0  # the tree's proportional set size (shared pages split): what it really costs
+
+
+class PsResult(NamedTuple):
+    running: bool  # the session runs; else ``rows`` are processes of it that outlived it ("orphaned")
+    rows: tuple[PaneRow, ...]
+
+
+_SHELL_SYNTAX = frozenset(";&|<>()$`{}\n*?[]~\\'\"")
+_KEYWORDS = frozenset({"while", "until", "for", "if", "case", "select", "function", "time", "!", "{", "[[", "(("})
+
+
+def is_simple(command: str) -> bool:
+    """Whether ``$SHELL -c command`` runs one program (which is then what to show), not shell code."""
+    words = command.split()
+    return bool(words) and not any(c in _SHELL_SYNTAX for c in command) and words[0] not in _KEYWORDS \
+        and "=" not in words[0]
 
 
 def _command_proc(pane_proc: psutil.Process) -> psutil.Process:
     """The user's command: the runner's (oldest) child when the pane runs devenv's runner.
 
-    That child is ``$SHELL -c COMMAND``; a shell that did not exec a simple
-    command (dash) has that command as its only child, which is shown instead.
+    That child is ``$SHELL -c COMMAND``. A shell that did not exec a simple command (dash) has
+    that command as its only child, which is shown instead; shell code (a loop, a pipeline) is the
+    shell itself, whatever short-lived child it has now.
     """
     try:
         if not any(arg.endswith("runner.sh") for arg in pane_proc.cmdline()):
@@ -46,8 +64,9 @@ def _command_proc(pane_proc: psutil.Process) -> psutil.Process:
         if not kids:
             return pane_proc
         shell = kids[0]
+        argv = shell.cmdline()
         inner = shell.children()
-        if shell.cmdline()[1:2] == ["-c"] and len(inner) == 1:
+        if argv[1:2] == ["-c"] and len(argv) > 2 and is_simple(argv[2]) and len(inner) == 1:
             return inner[0]
         return shell
     except psutil.Error:
@@ -55,7 +74,6 @@ def _command_proc(pane_proc: psutil.Process) -> psutil.Process:
 
 
 def _cmdline(proc: psutil.Process | None) -> str:
-
     if proc is None:
         return ""
     try:
@@ -64,26 +82,34 @@ def _cmdline(proc: psutil.Process | None) -> str:
         return ""
 
 
-def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2) -> tuple[PaneRow, ...] | None:
-    """A row per pane of the running session; None when it is not running."""
+def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2) -> PsResult:
+    """A row per pane of the running session, every window of it (hand-made ones too).
+
+    When the session is not running, the rows are its processes that still run ("orphaned":
+    their tmux server was killed, say). ForeignSession when the name is another project's.
+    """
+    from devenv.ops.up import owned
+
     session = resolved.profile.session
-    paths = SessionPaths(tmux.socket, session)
-    live = tmux.session(session)
-    if live is None:
-        return None
-    by_window = live.windows()
-    match = procs.mark_matcher(paths.label, session, known=set(by_window))
+    paths = SessionPaths(tmux.name, session)
+    live = owned(tmux.session(session), resolved, tmux)
+    by_window = live.windows() if live is not None else {}
+    match = procs.mark_matcher(paths.label, session, known=set(by_window) | {w.name for w in resolved.profile.windows},
+                               project=str(resolved.project))
     members = procs.collect(procs.pane_roots(live), match, exclude={os.getpid()})
     groups: dict[tuple[str, int], list[psutil.Process]] = {}
     for proc, member in members.values():  # a window's escapees count in its first pane
         groups.setdefault((member.window, member.pane or 0), []).append(proc)
+    if live is None:
+        return PsResult(False, tuple(_orphan(proc, member, {}, resolved) for proc, member in members.values()))
     usage = procs.usage(groups, interval)
     ready: dict[str, bool] = {}
     rows: list[PaneRow] = []
-    for name, panes in by_window.items():
-        window = resolved.profile.window(name)
+    for name, panes in live.all_windows():
+        ours = by_window.get(name) == panes  # the first window of a name is the profile's
+        window = resolved.profile.window(name) if ours else None
         for position, pane in enumerate(panes):
-            recorded = records.read_pane_state(paths, name, position)
+            recorded = records.read_pane_state(paths, name, position) if ours else records.PaneState(None, None, None, 0)
             specs = window.pane_specs() if window else ()
             command = (specs[position].command or "") if position < len(specs) else ""
             status, pid, uptime = _pane_status(pane, recorded, members)
@@ -93,14 +119,26 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2) -> tuple[PaneRow, 
                 if name not in ready:
                     ready[name] = _probe(window, paths, resolved)
                 status = "ready" if ready[name] else "starting"
-            use = usage.get((name, position)) or procs.Usage(0.0, 0, ())
+            use = usage.get((name, position)) if ours else None
+            use = use or procs.Usage(0.0, 0, ())
             rows.append(PaneRow(name, position, status, pid, _exit_code(status, pane, recorded), use.cpu_percent,
-                                use.rss_bytes, use.ports, uptime, recorded.restarts, resolved.mask(command)))
-    return tuple(rows)
+                                use.rss_bytes, use.ports, uptime, recorded.restarts, resolved.mask(command),
+                                use.memory_bytes))
+    return PsResult(True, tuple(rows))
+
+
+def _orphan(proc: psutil.Process, member: procs.Member, usage: Mapping[tuple[str, int], procs.Usage],
+            resolved: Resolved) -> PaneRow:
+    """A process of the session that outlived it, as a row of its window."""
+    try:
+        uptime: float | None = round(max(time.time() - proc.create_time(), 0.0), 1)
+    except psutil.Error:
+        uptime = None
+    return PaneRow(member.window, member.pane or 0, "orphaned", member.pid, None, 0.0, 0, (), uptime, 0,
+                   resolved.mask(_cmdline(proc)))
 
 
 def _process(pid: int) -> psutil.Process | None:
-
     try:
         return psutil.Process(pid)
     except psutil.Error:
@@ -133,7 +171,6 @@ def _exit_code(status: str, pane: LivePane, recorded: records.PaneState) -> int 
 
 
 def _probe(window: Window, paths: SessionPaths, resolved: Resolved) -> bool:
-
     assert window.ready is not None
     try:
         return probe_ok(window.ready, log_paths=paths.window_logs(window.name),

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from devenv.errors import CheckFailed, NoSession
+from devenv.errors import CheckFailed, ForeignSession, NoSession
 from devenv.paths import SessionPaths
 from devenv.profile.env import Resolved
 from devenv.profile.model import Profile
@@ -30,11 +30,12 @@ class UpResult(NamedTuple):
     changes: tuple[str, ...]
     script: str | None = None  # the rendered (masked) script, for --dry-run
     focus: str | None = None
+    notes: tuple[str, ...] = ()  # what the user should know (a state folder that cannot be written, ...)
 
 
 def plan_context(resolved: Resolved, tmux: Tmux) -> planner.Context:
     """What the plan needs to know of the world: paths, the Python, the tmux binary."""
-    paths = SessionPaths(tmux.socket, resolved.profile.session)
+    paths = SessionPaths(tmux.name, resolved.profile.session)
     return planner.Context(
         socket_label=paths.label,
         state_dir=paths.dir,
@@ -42,7 +43,7 @@ def plan_context(resolved: Resolved, tmux: Tmux) -> planner.Context:
         python=sys.executable,
         tmux=tmux.binary,
         profile_name=resolved.profile.name,
-        socket=tmux.socket,
+        socket=tmux.name,
     )
 
 
@@ -50,7 +51,19 @@ def make_plan(ctx: planner.Context, resolved: Resolved, live: LiveSession | None
     build_id = os.urandom(4).hex()
     if live is None:
         return planner.cold(resolved, ctx, build_id)
-    return planner.reconcile(resolved, ctx, recorded_exits(SessionPaths(ctx.socket, live.name), live), build_id)
+    paths = SessionPaths(ctx.socket, live.name)
+    return planner.reconcile(resolved, ctx, recorded_exits(paths, live), build_id, unlogged(paths, resolved, live))
+
+
+def unlogged(paths: SessionPaths, resolved: Resolved, live: LiveSession) -> frozenset[str]:
+    """Running panes of the profile's windows whose log file is gone (the state folder was removed)."""
+    gone = set()
+    for name, panes in live.windows().items():
+        window = resolved.profile.window(name)
+        for j, pane in enumerate(panes[: len(window.pane_specs())] if window else ()):
+            if not pane.dead and not os.path.exists(paths.log(name, j)):
+                gone.add(pane.pane_id)
+    return frozenset(gone)
 
 
 def recorded_exits(paths: SessionPaths, live: LiveSession) -> LiveSession:
@@ -70,7 +83,7 @@ def check_prerequisites(resolved: Resolved, tmux: Tmux, live: LiveSession | None
     """The prerequisite checks; ports held by the running session's own processes are no conflict."""
     from devenv.readiness.prereqs import own_pids, run_checks
 
-    own = own_pids(resolved, tmux.socket) if live is not None else frozenset()
+    own = own_pids(resolved, tmux.name) if live is not None else frozenset()
     failed = [r for r in run_checks(resolved, own_pids=own) if not r.ok]
     if failed:
         raise CheckFailed(f"{len(failed)} prerequisite check{'s' if len(failed) > 1 else ''} failed; nothing was "
@@ -85,28 +98,42 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
     ones), plan, apply (one round-trip).
     """
     session = resolved.profile.session
-    paths = SessionPaths(tmux.socket, session)
+    paths = SessionPaths(tmux.name, session)
     ctx = plan_context(resolved, tmux)
+    notes: list[str] = []
     if dry_run:
-        live = tmux.session(session)
+        live = owned(tmux.session(session), resolved, tmux)
         the_plan = make_plan(ctx, resolved, live)
         script = resolved.mask(to_script(the_plan.commands, one_line=False)) if the_plan.commands else ""
         return UpResult(session, live is None, the_plan.changes, script, the_plan.focus)
-    with records.session_lock(paths):
-        live = tmux.session(session)
+    with records.session_lock(paths, notes=notes):
+        live = owned(tmux.session(session), resolved, tmux)
         if check:
             check_prerequisites(resolved, tmux, live)
+        if live is None and any(owner == str(resolved.project) and target == session
+                                for _, owner, target in tmux.builds()):
+            from devenv.ops.down import remove_builds  # psutil: only when a build was cut short
+
+            notes += remove_builds(tmux, paths, resolved.project)
         the_plan = make_plan(ctx, resolved, live)
         if live is None:
-            records.new_session(paths)
-        tmux.apply(the_plan.commands, cleanup_session=the_plan.build_name, mask=resolved.mask)
-    return UpResult(session, live is None, the_plan.changes, None, the_plan.focus)
+            records.new_session(paths, resolved.project, notes)
+        tmux.apply(the_plan.commands, cleanup_session=the_plan.build_name, session=live.target if live else None,
+                   windows=the_plan.windows, mask=resolved.mask)
+    return UpResult(session, live is None, the_plan.changes, None, the_plan.focus, tuple(notes))
+
+
+def owned(live: LiveSession | None, resolved: Resolved, tmux: Tmux) -> LiveSession | None:
+    """``live`` when it is this project's session; ForeignSession when the name is taken by another."""
+    if live is not None and not live.owned_by(resolved.project):
+        raise ForeignSession(live.name, live.project, tmux.label)
+    return live
 
 
 def attach(tmux: Tmux, session: str) -> None:
     """Replace this process with tmux attached to ``session`` (switch-client inside tmux)."""
     if not tmux.has_session(session):
-        raise NoSession(session, tmux.socket)
+        raise NoSession(session, tmux.name)
     tmux.attach(session)
 
 

@@ -17,7 +17,15 @@ from typing import Any
 
 from devenv.errors import ProfileError
 from devenv.paths import config_home
-from devenv.profile.model import DEFAULT_ENV_FILES, DEFAULT_MAX_RESTARTS, Origin, Profile, Requires, Window
+from devenv.profile.model import (
+    BUILD_PREFIX,
+    DEFAULT_ENV_FILES,
+    DEFAULT_MAX_RESTARTS,
+    Origin,
+    Profile,
+    Requires,
+    Window,
+)
 from devenv.profile.validate import close_matches, valid_profile_name, validate
 from devenv.profile.yamlsrc import Key, Source, parse, read_text
 
@@ -36,10 +44,12 @@ def search_dirs(project: Path) -> list[tuple[str, Path]]:
 
 
 def _candidates(name: str, project: Path) -> Iterable[tuple[str, Path]]:
+    """Every ``name.yaml``/``name.yml`` that exists, first match first. Whatever the path is (a folder,
+    a FIFO, a link to nothing), it is the profile: reading it says what is wrong, never a fallback."""
     for where, folder in search_dirs(project):
         for ext in (".yaml", ".yml"):
             path = folder / f"{name}{ext}"
-            if path.is_file():
+            if os.path.lexists(path):
                 yield where, path
 
 
@@ -213,8 +223,9 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
 
 
 def default_session(project: Path) -> str:
-    name = re.sub(r"[:.\s]", "_", project.name) or "devenv"
-    return name
+    """The project folder's name, with what tmux would rewrite in a session name made ``_``."""
+    name = re.sub(r"[:.$\\\s]", "_", project.name) or "devenv"
+    return "_" + name if name.startswith(BUILD_PREFIX) else name
 
 
 def _check_after(profile: Profile) -> None:

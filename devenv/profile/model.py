@@ -20,6 +20,7 @@ ProbeKind = Literal["port", "http", "log", "command", "database"]
 PROBE_KINDS: tuple[str, ...] = ("port", "http", "log", "command", "database")
 DEFAULT_ENV_FILES = (".env", ".env.local")
 DEFAULT_MAX_RESTARTS = 5
+BUILD_PREFIX = "__devenv_"  # the temporary name of a session being built (never a profile's)
 LAYOUTS = ("even-horizontal", "even-vertical", "main-horizontal", "main-vertical", "tiled")
 
 

@@ -6,12 +6,22 @@ points into the right file and line; :mod:`devenv.profile.load` then merges them
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from devenv.names import ENV_NAME
-from devenv.profile.model import LAYOUTS, PROBE_KINDS, CommandReq, CustomCheck, FileReq, Pane, Probe
+from devenv.profile.model import (
+    BUILD_PREFIX,
+    LAYOUTS,
+    PROBE_KINDS,
+    CommandReq,
+    CustomCheck,
+    FileReq,
+    Pane,
+    Probe,
+)
 from devenv.profile.yamlsrc import Key, Source
 
 
@@ -26,6 +36,7 @@ def close_matches(word: str, candidates: Iterable[str], n: int = 1) -> list[str]
     return difflib.get_close_matches(word, list(candidates), n=n)
 
 
+SESSION_REWRITES = frozenset(":.$\\")  # tmux stores ':' and '.' as '_', '$' as '\\$', '\\' as '\\\\'
 TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "requires")
 WINDOW_KEYS = ("name", "command", "cwd", "env", "enabled", "focus", "layout", "panes", "ready", "after",
                "restart", "max_restarts", "db", "logs")
@@ -60,6 +71,8 @@ def _str(src: Source, path: Key, value: Any, *, empty: bool = False) -> str:
     text = str(value)
     if not empty and not text.strip():
         raise src.error(path, "must not be empty")
+    if "\0" in text:
+        raise src.error(path, "must not contain a NUL character (nothing after it would be seen)")
     return text
 
 
@@ -72,6 +85,8 @@ def _bool(src: Source, path: Key, value: Any) -> bool:
 def _number(src: Source, path: Key, value: Any, *, positive: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise src.error(path, f"must be a number, not {_type(value)}")
+    if not math.isfinite(value):
+        raise src.error(path, f"must be a finite number, not {value}")
     if positive and value <= 0:
         raise src.error(path, "must be greater than 0")
     return float(value)
@@ -120,8 +135,12 @@ def validate(src: Source) -> dict[str, Any]:
         out["extends"] = name
     if "session" in data:
         session = _name_text(src, ("session",), data["session"], "a session name")
-        if any(c in session for c in ":."):
-            raise src.error(("session",), "a tmux session name cannot contain ':' or '.'")
+        bad = sorted({c for c in session if c in SESSION_REWRITES})
+        if bad:  # tmux would store another name, which devenv could not find again
+            raise src.error(("session",), "a tmux session name cannot contain "
+                            + " or ".join(repr(c) for c in bad) + " (tmux rewrites them)")
+        if session.startswith(BUILD_PREFIX):
+            raise src.error(("session",), f"session names starting with {BUILD_PREFIX!r} are devenv's own")
         out["session"] = session
     if "root" in data:
         out["root"] = _str(src, ("root",), data["root"])

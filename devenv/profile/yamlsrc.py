@@ -16,6 +16,9 @@ from devenv.errors import ProfileError
 
 Key = tuple[str | int, ...]  # a key path such as ("windows", 2, "name")
 MAX_DEPTH = 64
+MAX_BYTES = 1 << 20  # a profile or .env file: real ones are a few KiB
+MAX_VALUES = 100_000  # values after aliases are expanded: a "billion laughs" stops here
+CACHE_ENTRIES = 64  # parses kept; older ones are removed
 
 
 class Source:
@@ -41,14 +44,39 @@ class Source:
         return ProfileError(message, file=self.file, line=self.line(path), key=dotted(path) or None, hint=hint)
 
 
-def read_text(path: Path) -> str:
-    """A profile or .env file's text; unreadable or not UTF-8 is a ProfileError naming it."""
+def read_text(path: Path, limit: int = MAX_BYTES) -> str:
+    """A profile or .env file's text: a regular file of at most ``limit`` bytes, in UTF-8.
+
+    Anything else (a directory, a FIFO, a device, a link to nothing, too large, unreadable,
+    not UTF-8) is a ProfileError naming the file, raised at once: nothing here can block or
+    read without end.
+    """
+    import stat
+
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ProfileError("not UTF-8 text", file=path) from None
+        st = os.stat(path)
+    except FileNotFoundError:
+        what = "a link to a file that does not exist" if os.path.islink(path) else "not found"
+        raise ProfileError(what, file=path) from None
     except OSError as exc:
         raise ProfileError(f"cannot read: {exc.strerror}", file=path) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a pipe" if stat.S_ISFIFO(st.st_mode) else (
+            "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
+        raise ProfileError(f"{kind}, not a file devenv can read", file=path)
+    if st.st_size > limit:
+        raise ProfileError(f"too large: {st.st_size / 1048576:.1f} MiB (at most {limit // 1048576} MiB)", file=path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ProfileError(f"cannot read: {exc.strerror}", file=path) from None
+    if len(data) > limit:
+        raise ProfileError(f"too large (at most {limit // 1048576} MiB)", file=path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProfileError("not UTF-8 text", file=path) from None
 
 
 def dotted(path: Key) -> str:
@@ -78,43 +106,49 @@ def parse(text: str, file: Path) -> Source:
 
 
 # The parse cache: PyYAML costs ~20 ms to import and parse, on every `devenv` run.
-# A profile that has not changed is read back from a marshal file instead
-# (keyed by a checksum, verified against the whole text, so it is never stale).
+# A profile that has not changed is read back from a marshal file instead, keyed by a
+# checksum and verified against the text's SHA-256 (never stale). The parse may hold
+# secrets written in the profile: the files are 0600 in a 0700 folder, and only the
+# last CACHE_ENTRIES parses are kept.
 
 
-_CACHE_FORMAT = f"{__version__}-1"
+_CACHE_FORMAT = f"{__version__}-2"
 
 
-def _cache_file(text: str) -> Path:
+def _digests(text: str) -> tuple[Path, bytes]:
+    import hashlib
     import zlib
 
     from devenv.paths import cache_home
 
-    digest = zlib.crc32(text.encode("utf-8", "surrogatepass"))
+    raw = text.encode("utf-8", "surrogatepass")
     # the parser's version is part of the name: a devenv upgrade never reads an older parse
-    return cache_home() / "yaml" / f"{digest:08x}-{len(text)}-{_CACHE_FORMAT}.marshal"
+    name = f"{zlib.crc32(raw):08x}-{len(text)}-{_CACHE_FORMAT}.marshal"
+    return cache_home() / "yaml" / name, hashlib.sha256(raw).digest()
 
 
 def _cache_get(text: str) -> tuple[Any, dict[Key, int]] | None:
     import marshal
 
+    path, digest = _digests(text)
     try:
-        cached_text, data, lines = marshal.loads(_cache_file(text).read_bytes())
+        cached_digest, data, lines = marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         return None
-    return (data, lines) if cached_text == text else None
+    return (data, lines) if cached_digest == digest else None
 
 
 def _cache_put(text: str, source: Source) -> None:
     import marshal
 
-    path = _cache_file(text)
+    from devenv.paths import private_file
+
+    path, digest = _digests(text)
     try:
-        blob = marshal.dumps((text, source.data, source.lines))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
-        tmp.replace(path)
+        private_file(path, marshal.dumps((digest, source.data, source.lines)))
+        entries = sorted(path.parent.glob("*.marshal"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[CACHE_ENTRIES:]:
+            old.unlink(missing_ok=True)
     except (OSError, ValueError):  # unmarshallable values (dates), read-only home: no cache
         return
 
@@ -145,9 +179,14 @@ def _parse(text: str, file: Path) -> Source:
         loader.dispose()
 
 
-def _convert(loader: Any, node: Any, path: Key, source: Source, depth: int) -> Any:
+def _convert(loader: Any, node: Any, path: Key, source: Source, depth: int, budget: list[int] | None = None) -> Any:
     import yaml
 
+    budget = budget if budget is not None else [MAX_VALUES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ProfileError(f"more than {MAX_VALUES} values (an alias expanding without end?)", file=source.file,
+                           line=node.start_mark.line + 1, key=dotted(path) or None)
     if depth > MAX_DEPTH:
         raise ProfileError("nested too deeply (or a recursive alias)", file=source.file,
                            line=node.start_mark.line + 1, key=dotted(path) or None)
@@ -159,7 +198,7 @@ def _convert(loader: Any, node: Any, path: Key, source: Source, depth: int) -> A
             raise ProfileError(f"invalid value: {exc}", file=source.file, line=node.start_mark.line + 1,
                                key=dotted(path) or None) from None
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(loader, item, path + (i,), source, depth + 1) for i, item in enumerate(node.value)]
+        return [_convert(loader, item, path + (i,), source, depth + 1, budget) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         result: dict[str, Any] = {}
@@ -177,6 +216,6 @@ def _convert(loader: Any, node: Any, path: Key, source: Source, depth: int) -> A
                 raise ProfileError(f"duplicate key {key!r}", file=source.file, line=line,
                                    key=dotted(path) or None)
             source.lines[path + (key,)] = line
-            result[key] = _convert(loader, value_node, path + (key,), source, depth + 1)
+            result[key] = _convert(loader, value_node, path + (key,), source, depth + 1, budget)
         return result
     raise ProfileError("unsupported YAML node", file=source.file, line=node.start_mark.line + 1)

@@ -115,7 +115,7 @@ def _tmux_version(path: str) -> str:
     """``tmux -V``, remembered per binary (path, size, mtime): every `up` asks, the answer rarely changes."""
     st = os.stat(path)
     key = f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
-    from devenv.paths import cache_home
+    from devenv.paths import cache_home, private_file
 
     cache = cache_home() / "tmux-version"
     try:
@@ -126,8 +126,7 @@ def _tmux_version(path: str) -> str:
         pass
     out = _run_version(path, None, "-V")
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(f"{key}\n{out}")
+        private_file(cache, f"{key}\n{out}".encode())
     except OSError:
         pass
     return out
@@ -481,4 +480,4 @@ def own_pids(resolved: Resolved, socket: str | None) -> frozenset[int]:
         return frozenset()
     from devenv.session.procs import session_pids
 
-    return frozenset(session_pids(socket, resolved.profile.session))
+    return frozenset(session_pids(socket, resolved.profile.session, str(resolved.project)))

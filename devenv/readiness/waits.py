@@ -284,7 +284,9 @@ def last_output(resolved: Resolved, tmux: Tmux, paths: SessionPaths, window: str
             continue
         found += [clean_line(x.decode("utf-8", "replace")).rstrip() for x in raw.split(b"\n")]
     if not any(x.strip() for x in found):
-        found = tmux.capture(f"={paths.session}:={window}")
+        live = tmux.session(paths.session)  # by the pane's id: a name is never a target
+        panes = live.windows().get(window) if live is not None else None
+        found = tmux.capture(panes[0].pane_id) if panes else []
     return [resolved.mask(x) for x in found if x.strip()][-lines:]
 
 
@@ -301,11 +303,11 @@ def wait_for_windows(resolved: Resolved, tmux: Tmux, names: Sequence[str] | None
     records to poll (from :func:`window_watches`), for a caller that shows them.
     """
     session = resolved.profile.session
-    paths = SessionPaths(tmux.socket, session)
+    paths = SessionPaths(tmux.name, session)
     if watches is None:
         watches = window_watches(resolved, paths, names)
     if not tmux.has_session(session):
-        raise NoSession(session, tmux.socket)
+        raise NoSession(session, tmux.name)
     if not watches:
         return
     started = time.monotonic()

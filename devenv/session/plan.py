@@ -8,18 +8,24 @@ live panes) comes in as data, so tests compare tuples. The executor in
   (a failure leaves only the temporary session, which the executor kills).
 * Session present: create the profile's missing windows in profile order,
   respawn panes whose command exited, leave running panes untouched.
+
+User text is data, never tmux syntax: every name, folder and path that tmux would
+expand as a format (``-n``, ``-c``, ``rename-*``, ``pipe-pane``) goes through
+:func:`literal` (and :func:`pipe_command`), new names follow ``--``, and once a
+session exists every command targets it by id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from devenv.names import quote
 from devenv.paths import pane_stem
 from devenv.profile.env import Resolved
-from devenv.profile.model import DEFAULT_MAX_RESTARTS, Pane, Window
-from devenv.session.live import Command, LivePane, LiveSession
+from devenv.profile.model import BUILD_PREFIX, DEFAULT_MAX_RESTARTS, Pane, Window
+from devenv.session.live import PROJECT_OPTION, TARGET_OPTION, Command, LivePane, LiveSession
 
 
 class Context(NamedTuple):
@@ -41,6 +47,7 @@ class Plan(NamedTuple):
     changes: tuple[str, ...]  # what the plan does, for the user ("created window api", ...)
     build_name: str | None = None  # the temporary session name of a cold build
     focus: str | None = None
+    windows: tuple[tuple[str, str, int], ...] = ()  # windows it creates: (temporary name, name, pane count)
 
     @property
     def empty(self) -> bool:
@@ -61,6 +68,21 @@ class PaneLaunch(NamedTuple):
 
 def _sh_quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def literal(text: str) -> str:
+    """``text`` as tmux must get it where it expands formats (``#{...}``, ``#(...)`` runs a command)."""
+    return text.replace("#", "##")
+
+
+def pipe_command(log: str) -> str:
+    """The ``pipe-pane`` command that appends a pane's output to ``log`` (0600, its folder 0700).
+
+    Escaped for what tmux does to it: strftime (``%``), then formats (``#``).
+    """
+    folder = log.rpartition("/")[0] or "/"
+    shell = f"umask 077; mkdir -p {_sh_quote(folder)} && exec cat >> {_sh_quote(log)}"
+    return shell.replace("%", "%%").replace("#", "##")
 
 
 def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pane: Pane,
@@ -98,9 +120,9 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
     if command is not None:
         # the runner opens the pane's log itself (tmux pipe-pane) before the command starts:
         # the fork it costs happens in the pane, in parallel, not in up's tmux round-trip
-        env["DEVENV_PIPE"] = f"exec cat >> {_sh_quote(log)}"
+        env["DEVENV_PIPE"] = pipe_command(log)
     return PaneLaunch(
-        cwd=str(resolved.pane_cwd(window, pane)),
+        cwd=literal(str(resolved.pane_cwd(window, pane))),
         env=tuple(sorted(env.items())),
         command=None if command is None else ("/bin/sh", str(ctx.runner)),
         log=log,
@@ -163,7 +185,7 @@ def _pipe(launch: PaneLaunch, target: str) -> tuple[Command, ...]:
     """Log a pane's output; panes with a command do it themselves (the runner)."""
     if launch.command is not None:
         return ()
-    return (("pipe-pane", "-t", target, "-o", f"exec cat >> {_sh_quote(launch.log)}"),)
+    return (("pipe-pane", "-t", target, pipe_command(launch.log)),)
 
 
 def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Command, target: str,
@@ -181,10 +203,12 @@ def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Co
     cmds: list[Command] = [(*first, *_start_args(launches[0])),
                            ("set-option", "-w", "-t", target, "remain-on-exit", "on"),
                            *_pipe(launches[0], target)]
-    for launch in launches[1:]:
+    for n, launch in enumerate(launches[1:], 2):
         # without -d the new pane becomes the window's active pane: the next target
         cmds.append(("split-window", "-t", target, *_start_args(launch)))
         cmds += _pipe(launch, target)
+        if n < len(launches):  # room for the next split: halving the active pane runs out at 6
+            cmds.append(("select-layout", "-t", target, "tiled"))
     if len(launches) > 1 or window.layout:
         cmds.append(("select-layout", "-t", target, window.layout or "tiled"))
     if len(launches) > 1:
@@ -210,7 +234,12 @@ def session_env(resolved: Resolved, ctx: Context) -> dict[str, str]:
 
 
 def _temp(build_id: str, i: int) -> str:
-    return f"__devenv_{build_id}_{i}"
+    return f"{BUILD_PREFIX}{build_id}_{i}"
+
+
+def temp_prefix(build_id: str) -> str:
+    """The start of every temporary name a plan with ``build_id`` gives."""
+    return f"{BUILD_PREFIX}{build_id}"
 
 
 def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
@@ -221,7 +250,7 @@ def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
     automatic-rename off for it.
     """
     profile = resolved.profile
-    build_name = f"__devenv_{build_id}"
+    build_name = temp_prefix(build_id)
     target = f"={build_name}:{{end}}"
     shared = session_env(resolved, ctx)
     focus_index = next((i for i, w in enumerate(profile.windows) if w.focus), 0)
@@ -229,31 +258,42 @@ def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
     for i, window in enumerate(profile.windows):
         if i == 0:
             first: Command = ("new-session", "-d", "-s", build_name, "-x", str(ctx.width), "-y", str(ctx.height),
-                              "-n", window.name, *_env_flags(sorted(shared.items())))
+                              "-n", literal(window.name), *_env_flags(sorted(shared.items())))
         else:
-            first = ("new-window", "-d", "-t", f"={build_name}:", "-n", window.name)
+            first = ("new-window", "-d", "-t", f"={build_name}:", "-n", literal(window.name))
         made = _window_commands(resolved, ctx, window, first, target, shared)
         if i == 0:
             # new-session's -e is the session's environment: the first pane's own
             # variables must not leak into the panes made later (shells included)
             own = sorted({k for k, _ in _pairs(made[0]) if k not in shared})
             made[1:1] = [("set-environment", "-t", f"={build_name}", "-u", k) for k in own]
+            # the session belongs to this project: nothing of another project's is ever taken for it
+            made[1:1] = [("set-option", "-t", f"={build_name}:", PROJECT_OPTION, quote(str(resolved.project))),
+                          ("set-option", "-t", f"={build_name}:", TARGET_OPTION, quote(profile.session))]
         if i == focus_index and i > 0:
             made.append(("select-window", "-t", target))
         cmds += made
-    cmds.append(("rename-session", "-t", f"={build_name}", profile.session))
+    cmds.append(("rename-session", "-t", f"={build_name}", "--", literal(profile.session)))
     changes = tuple(f"started window {w.name}" for w in profile.windows)
-    return Plan(tuple(cmds), changes, build_name=build_name, focus=profile.windows[focus_index].name)
+    created = tuple((w.name, w.name, len(w.pane_specs())) for w in profile.windows)
+    return Plan(tuple(cmds), changes, build_name=build_name, focus=profile.windows[focus_index].name,
+                windows=created)
 
 
-def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str) -> Plan:
-    """Create missing windows (in profile order), respawn dead panes, leave the rest alone."""
+def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str,
+              unlogged: Collection[str] = ()) -> Plan:
+    """Create missing windows (in profile order), respawn dead panes, leave the rest alone.
+
+    ``unlogged``: ids of running panes whose log file is gone (the state folder was removed):
+    their output is piped to a new log.
+    """
     profile = resolved.profile
-    session = f"={live.name}"
+    session = live.target
     existing = live.windows()
     cmds: list[Command] = []
     renames: list[Command] = []
     changes: list[str] = []
+    made: list[tuple[str, str, int]] = []
     previous: str | None = None  # target of the window a missing window goes after
     for i, window in enumerate(profile.windows):
         panes = existing.get(window.name)
@@ -268,18 +308,24 @@ def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str
             else:
                 first = ("new-window", "-d", "-t", f"{session}:", "-n", temp)
             cmds += _window_commands(resolved, ctx, window, first, target, None)
-            renames.append(("rename-window", "-t", target, window.name))
+            renames.append(("rename-window", "-t", target, "--", literal(window.name)))
             changes.append(f"created window {window.name}")
+            made.append((temp, window.name, len(window.pane_specs())))
             previous = target
             continue
         previous = panes[0].window_id
         dead = [p for p in panes[: len(window.pane_specs())] if p.dead]
         cmds += _respawn_commands(resolved, ctx, window, panes, dead)
         changes += [f"restarted {_where(window, panes.index(p))}" + _status(p) for p in dead]
-    return Plan(tuple(cmds + renames), tuple(changes))
+        for j, pane in enumerate(panes[: len(window.pane_specs())]):
+            if not pane.dead and pane.pane_id in unlogged:
+                cmds.append(("pipe-pane", "-t", pane.pane_id,
+                             pipe_command(str(ctx.state_dir / f"{pane_stem(window.name, j)}.log"))))
+                changes.append(f"reopened the log of {_where(window, j)}")
+    return Plan(tuple(cmds + renames), tuple(changes), windows=tuple(made))
 
 
-def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence[str]) -> Plan:
+def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence[str], build_id: str = "r") -> Plan:
     """Start the command of every pane of the windows ``names`` again (their processes must be gone).
 
     A window of the profile that the session lacks is created, as ``up`` would.
@@ -288,10 +334,12 @@ def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence
     missing = [n for n in names if n not in existing]
     cmds: list[Command] = []
     changes: list[str] = []
+    made: tuple[tuple[str, str, int], ...] = ()
     if missing:
-        partial = reconcile(_only(resolved, missing), ctx, live, "r")
+        partial = reconcile(_only(resolved, missing), ctx, live, build_id)
         cmds += partial.commands
         changes += partial.changes
+        made = partial.windows
     for name in names:
         window = resolved.profile.window(name)
         panes = existing.get(name)
@@ -300,7 +348,7 @@ def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence
         chosen = panes[: len(window.pane_specs())]
         cmds += _respawn_commands(resolved, ctx, window, panes, chosen)
         changes += [f"restarted {_where(window, panes.index(p))}" for p in chosen]
-    return Plan(tuple(cmds), tuple(changes))
+    return Plan(tuple(cmds), tuple(changes), windows=made)
 
 
 def _only(resolved: Resolved, names: Sequence[str]) -> Resolved:

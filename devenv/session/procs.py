@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 K = TypeVar("K")
 
 MARK = "DEVENV_MARK"
-Matcher = Callable[[str | None], str | None]  # a mark -> its window, None when not ours
+PROJECT = "DEVENV_PROJECT"
+Matcher = Callable[[str | None, str | None], str | None]  # (mark, project) -> its window, None when not ours
 STAGES: tuple[tuple[str, float | None], ...] = (("SIGINT", 1 / 3), ("SIGTERM", 2 / 3), ("SIGKILL", None))
 KILL_WAIT = 5.0  # how long SIGKILL may take to be reaped by the kernel
 
@@ -60,27 +61,32 @@ class StopReport:
 @dataclass(frozen=True)
 class Usage:
     cpu_percent: float
-    rss_bytes: int
+    rss_bytes: int  # summed: shared pages count once per process
     ports: tuple[int, ...]
+    memory_bytes: int = 0  # proportional set size, summed (shared pages split between their users)
 
 
 # --------------------------------------------------------------------------- marks
 
 
 def mark_matcher(label: str, session: str, windows: Collection[str] | None = None,
-                 known: Collection[str] = ()) -> Matcher:
-    """A function: mark -> window name when the mark is of this session (and of ``windows`` if given).
+                 known: Collection[str] = (), project: str | None = None) -> Matcher:
+    """A function: (mark, project) -> window name when the mark is of this session (and of ``windows``
+    if given) and, when ``project`` is given, the process carries that project too.
 
     The match is exact on ``<label>/<session>/``: a mark of session ``ab`` is
     not one of ``a``. Names may hold ``/``, so a rest that holds one (``a`` +
-    ``b/w`` could be session ``a/b``) counts only when ``known`` lists it.
+    ``b/w`` could be session ``a/b``) counts only when ``known`` lists it. Two
+    projects may give their sessions one name: the project tells them apart.
     """
     prefix = f"{label}/{session}/"
     chosen = None if windows is None else frozenset(windows)
     known_set = frozenset(known)
 
-    def match(mark: str | None) -> str | None:
+    def match(mark: str | None, owner: str | None = None) -> str | None:
         if not mark or not mark.startswith(prefix):
+            return None
+        if project is not None and owner is not None and owner != project:
             return None
         window = mark[len(prefix):]
         if chosen is not None:
@@ -113,7 +119,7 @@ def _is_tmux(name: str | None) -> bool:
 class _Snapshot:
     procs: dict[int, psutil.Process]
     children: dict[int, list[int]]
-    marks: dict[int, str]
+    marks: dict[int, tuple[str, str | None]]  # pid -> (mark, project)
     tmux: set[int]
 
 
@@ -128,28 +134,29 @@ def _snapshot() -> _Snapshot:
         snap.children.setdefault(info["ppid"], []).append(proc.pid)
         if _is_tmux(info["name"]):
             snap.tmux.add(proc.pid)
-        mark = _mark_of(proc, info["create_time"])
+        mark, project = _mark_of(proc, info["create_time"])
         if mark:
-            snap.marks[proc.pid] = mark
+            snap.marks[proc.pid] = (mark, project)
     return snap
 
 
 # A process's environment is fixed when it starts: read each process's mark once
 # (by pid and start time), so that the rescans of a stop read only new processes.
-_MARKS: dict[int, tuple[float | None, str | None]] = {}
+_MARKS: dict[int, tuple[float | None, str | None, str | None]] = {}
 
 
-def _mark_of(proc: psutil.Process, started: float | None) -> str | None:
-
+def _mark_of(proc: psutil.Process, started: float | None) -> tuple[str | None, str | None]:
+    """(DEVENV_MARK, DEVENV_PROJECT) of a process's environment."""
     known = _MARKS.get(proc.pid)
     if known is not None and known[0] == started and started is not None:
-        return known[1]
+        return known[1], known[2]
     try:
-        mark = (proc.environ() or {}).get(MARK)
+        environ = proc.environ() or {}
     except (psutil.Error, OSError):
-        mark = None
-    _MARKS[proc.pid] = (started, mark)
-    return mark
+        environ = {}
+    mark, project = environ.get(MARK), environ.get(PROJECT)
+    _MARKS[proc.pid] = (started, mark, project)
+    return mark, project
 
 
 def _tree(snap: _Snapshot, pid: int) -> list[int]:
@@ -166,9 +173,12 @@ def _tree(snap: _Snapshot, pid: int) -> list[int]:
 
 def collect(roots: Mapping[int, tuple[str, int]], match: Matcher | None, *,
             exclude: Collection[int] = (), also: Mapping[int, Member] | None = None,
-            snap: _Snapshot | None = None) -> dict[int, tuple[psutil.Process, Member]]:
+            snap: _Snapshot | None = None, servers: Collection[int] = ()) -> dict[int, tuple[psutil.Process, Member]]:
     """The processes of the session: pane trees (``roots``: pane pid -> (window, pane)), marked ones,
     and the descendants of ``also`` (processes found earlier, whose children may have lost the tree).
+
+    ``servers``: pids of the session's own tmux server, when it cannot be asked for its panes
+    (stopped, hung): marked processes below it are the session's.
     """
     snap = snap or _snapshot()
     parents = {child: parent for parent, kids in snap.children.items() for child in kids}
@@ -183,30 +193,30 @@ def collect(roots: Mapping[int, tuple[str, int]], match: Matcher | None, *,
 
     for pid, (window, pane) in roots.items():
         add(pid, window, pane)
-    def under_tmux(pid: int) -> bool:
+    def under_other_tmux(pid: int) -> bool:
         seen: set[int] = set()
         while pid in parents and pid not in seen:
             seen.add(pid)
             pid = parents[pid]
             if pid in snap.tmux:
-                return True
+                return pid not in servers
         return False
 
     if match is not None:
-        for pid, mark in snap.marks.items():
-            owner = match(mark)
-            # Our panes are found as roots. Below a tmux server, a marked process is another server's
+        for pid, (mark, project) in snap.marks.items():
+            marked = match(mark, project)
+            # Our panes are found as roots. Below another tmux server, a marked process is that server's
             # pane or job, whose mark came from the environment that server was started in.
-            if owner is not None and pid not in found and not under_tmux(pid):
-                add(pid, owner, None)
+            if marked is not None and pid not in found and not under_other_tmux(pid):
+                add(pid, marked, None)
     for pid, member in (also or {}).items():
         if pid in snap.procs:
             add(pid, member.window, member.pane)
     return found
 
 
-def scanner(roots: Mapping[int, tuple[str, int]], match: Matcher | None, exclude: Collection[int] = ()
-            ) -> Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, Member]]]:
+def scanner(roots: Mapping[int, tuple[str, int]], match: Matcher | None, exclude: Collection[int] = (),
+            servers: Collection[int] = ()) -> Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, Member]]]:
     """A ``scan`` for :func:`stop`: pane trees as first seen (a pid reused later is not taken), marks."""
     first: dict[int, psutil.Process] | None = None
 
@@ -216,30 +226,44 @@ def scanner(roots: Mapping[int, tuple[str, int]], match: Matcher | None, exclude
         if first is None:
             first = {pid: snap.procs[pid] for pid in roots if pid in snap.procs}
         still = {pid: roots[pid] for pid, proc in first.items() if snap.procs.get(pid) == proc}
-        return collect(still, match, exclude=exclude, also=also, snap=snap)
+        return collect(still, match, exclude=exclude, also=also, snap=snap, servers=servers)
 
     return scan
 
 
 def pane_roots(live: LiveSession | None, windows: Collection[str] | None = None) -> dict[int, tuple[str, int]]:
-    """pane pid -> (window, pane position) for the live panes that still run (of ``windows`` if given)."""
+    """pane pid -> (window, pane position) for the live panes that still run.
+
+    Every window of the session, a hand-made one sharing a profile window's name too; with
+    ``windows``, only the profile's windows of those names.
+    """
     roots: dict[int, tuple[str, int]] = {}
     if live is None:
         return roots
-    for name, panes in live.windows().items():
-        if windows is not None and name not in windows:
-            continue
+    chosen = live.all_windows() if windows is None else [(n, ps) for n, ps in live.windows().items() if n in windows]
+    for name, panes in chosen:
         for position, pane in enumerate(panes):
             if pane.pid and not pane.dead:
                 roots[pane.pid] = (name, position)
     return roots
 
 
-def session_pids(socket: str | None, session: str) -> set[int]:
+def server_pids(socket_path: str) -> set[int]:
+    """The pid of the tmux server listening on ``socket_path`` (to find its panes when it does not answer)."""
+    try:
+        conns = psutil.net_connections(kind="unix")
+    except (psutil.Error, OSError):
+        return set()
+    # a Unix socket's laddr is its path (a str), whatever psutil's type for inet sockets says
+    return {c.pid for c in conns if c.pid is not None and str(c.laddr) == socket_path}
+
+
+def session_pids(socket: str | None, session: str, project: str | None = None) -> set[int]:
     """Every pid of the running session: its pane trees and the processes marked with it."""
-    live = Tmux(socket).session(session)
+    tmux = Tmux(socket)
+    live = tmux.session(session)
     known = set(live.windows()) if live else set()
-    match = mark_matcher(socket_label(socket), session, known=known)
+    match = mark_matcher(socket_label(tmux.name), session, known=known, project=project)
     return set(collect(pane_roots(live), match))
 
 
@@ -421,14 +445,31 @@ def usage(groups: Mapping[K, Iterable[psutil.Process]], interval: float = 0.2) -
                 port_of.setdefault(pid, set()).add(port)
     out: dict[K, Usage] = {}
     for key, procs in members.items():
-        cpu, rss, held = 0.0, 0, set()
+        cpu, rss, pss, held = 0.0, 0, 0, set()
         for proc in procs:
             try:
                 with proc.oneshot():
                     cpu += proc.cpu_percent(None)
-                    rss += proc.memory_info().rss
+                    resident = proc.memory_info().rss
             except psutil.Error:
                 continue
+            rss += resident
+            pss += proportional_size(proc.pid, resident)
             held |= port_of.get(proc.pid, set())
-        out[key] = Usage(round(cpu, 1), rss, tuple(sorted(held)))
+        out[key] = Usage(round(cpu, 1), rss, tuple(sorted(held)), pss)
     return out
+
+
+def proportional_size(pid: int, fallback: int) -> int:
+    """A process's PSS from /proc/PID/smaps_rollup (Linux 4.14+): its share of the pages it uses.
+
+    ``fallback`` (its RSS) where the kernel does not say.
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return fallback

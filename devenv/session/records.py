@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from devenv.errors import DevenvError
-from devenv.paths import SessionPaths
+from devenv.paths import SessionPaths, private_dir, private_file, runtime_dir, state_home
 
 
 class Status(NamedTuple):
@@ -108,29 +108,77 @@ def log_start(prefix: Path, size: int) -> int:
 
 
 _RUNNER_FILES = ("status", "exit", "restarts", "logstart", "tmp")
+OWNER = "project"  # the state folder's record of the project whose session it serves
 
 
-def clear(paths: SessionPaths) -> None:
+def clear(paths: SessionPaths, notes: list[str] | None = None) -> None:
     """Forget what the runners recorded for a session that is gone (logs are kept)."""
-    for suffix in _RUNNER_FILES:
-        for path in paths.dir.glob(f"*.{suffix}"):
-            path.unlink(missing_ok=True)
+    try:
+        for suffix in _RUNNER_FILES:
+            for path in paths.dir.glob(f"*.{suffix}"):
+                path.unlink(missing_ok=True)
+    except OSError as exc:
+        _note(notes, f"could not clear the runner records in {paths.dir}: {exc.strerror}")
 
 
-def new_session(paths: SessionPaths) -> None:
-    """A session about to be built: forget old runner records, keep the last run's logs as ``*.log.1``."""
-    paths.dir.mkdir(parents=True, exist_ok=True)
-    clear(paths)
-    for log in paths.dir.glob("*.log"):
-        if log.stat().st_size:
-            log.replace(log.with_name(log.name + ".1"))
+def new_session(paths: SessionPaths, project: Path, notes: list[str] | None = None) -> None:
+    """A session about to be built: forget old runner records, keep the last run's logs as ``*.log.1``.
+
+    The folder records ``project``: a later session of the same name from another project starts
+    afresh, and never shows this one's output.
+    """
+    try:
+        private_dir(paths.dir)
+        if owner(paths) not in (None, str(project)):
+            for old in paths.dir.glob("*.log*"):
+                old.unlink(missing_ok=True)
+        clear(paths, notes)
+        for log in paths.dir.glob("*.log"):
+            if log.stat().st_size:
+                log.replace(log.with_name(log.name + ".1"))
+        private_file(paths.dir / OWNER, str(project).encode())
+    except OSError as exc:
+        _note(notes, f"cannot write the state folder {paths.dir}: {exc.strerror}; the windows run, "
+              "but their output and exit codes are not kept")
+
+
+def owner(paths: SessionPaths) -> str | None:
+    """The project the state folder serves (None: none recorded)."""
+    try:
+        return (paths.dir / OWNER).read_text() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _note(notes: list[str] | None, text: str) -> None:
+    if notes is not None and text not in notes:
+        notes.append(text)
+
+
+def _lock_fd(paths: SessionPaths) -> tuple[int | None, str | None]:
+    """An open lock file: the state folder's, else one in the runtime folder; (None, why) when neither."""
+    why = ""
+    for folder in (paths.dir, runtime_dir() / paths.dir.relative_to(state_home())):
+        try:
+            private_dir(folder)
+            return os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o600), None
+        except OSError as exc:
+            why = why or f"{folder}: {exc.strerror}"
+    return None, why
 
 
 @contextmanager
-def session_lock(paths: SessionPaths, timeout: float = 60.0) -> Iterator[None]:
-    """Serialize up / down / restart on one (socket, session)."""
-    paths.dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+def session_lock(paths: SessionPaths, timeout: float = 60.0, notes: list[str] | None = None) -> Iterator[None]:
+    """Serialize up / down / restart on one (socket, session).
+
+    A state folder that cannot be written does not stop the operation: the lock is taken in the
+    runtime folder instead, or (when that fails too) the operation runs unlocked, with a note.
+    """
+    fd, why = _lock_fd(paths)
+    if fd is None:
+        _note(notes, f"cannot lock the session ({why}): running without the lock")
+        yield
+        return
     try:
         deadline = time.monotonic() + timeout
         delay = 0.01

@@ -23,16 +23,35 @@ stopping=0
 # SIGHUP (tmux kill-session) ends the runner, and so the kernel hangs up its foreground job too.
 trap 'stopping=1' INT TERM
 
+# devenv's own files are private (0600 in 0700 folders); the command keeps the user's umask.
 put() {
     [ -n "$state" ] || return 0
-    printf '%s\n' "$2" > "$state.$1.tmp" && mv -f "$state.$1.tmp" "$state.$1"
+    (umask 077; printf '%s\n' "$2" > "$state.$1.tmp" && mv -f "$state.$1.tmp" "$state.$1") 2>/dev/null
 }
 
-# The pane's output goes to its log ($DEVENV_STATE.log) before anything runs.
-if [ -n "$DEVENV_PIPE" ] && [ -n "$TMUX_PANE" ]; then
-    "${DEVENV_TMUX:-tmux}" pipe-pane -o -t "$TMUX_PANE" "$DEVENV_PIPE" 2>/dev/null
+# The pane's output goes to its log ($DEVENV_STATE.log) before anything runs. The pipe is
+# replaced, never toggled: a restart or a repair (respawn-pane keeps the old pipe) gets a fresh one.
+# A state folder that cannot be written (read-only, not ours) is said once; the command runs anyway.
+if [ -n "$state" ]; then
+    why=$( (umask 077; mkdir -p "${state%/*}" && : >> "$state.log") 2>&1 ) || {
+        printf '[devenv] cannot keep this window'"'"'s output in %s (%s); it runs on, its output only here\n' \
+            "${state%/*}" "${why##*: }"
+        state=""
+    }
+fi
+if [ -n "$state" ] && [ -n "$DEVENV_PIPE" ] && [ -n "$TMUX_PANE" ]; then
+    "${DEVENV_TMUX:-tmux}" pipe-pane -t "$TMUX_PANE" "$DEVENV_PIPE" 2>/dev/null
 fi
 unset DEVENV_PIPE DEVENV_TMUX
+
+# how an exit status reads: "status 3", or "killed by SIGKILL" for 137
+how() {
+    if [ "$1" -gt 128 ] && sig=$(kill -l "$(($1 - 128))" 2>/dev/null); then
+        printf 'killed by SIG%s' "${sig#SIG}"
+    else
+        printf 'exited with status %s' "$1"
+    fi
+}
 
 if [ -n "$DEVENV_AFTER" ]; then
     put status waiting
@@ -64,13 +83,13 @@ while :; do
     esac
     [ "$again" = 1 ] || exit "$rc"
     if [ "$restarts" -ge "$max" ]; then
-        printf '\n[devenv] exited with status %s; gave up after %s restarts\n' "$rc" "$max"
+        printf '\n[devenv] %s; gave up after %s restarts\n' "$(how "$rc")" "$max"
         put status "failed exited $rc after $max restarts"
         exit "$rc"
     fi
     restarts=$((restarts + 1))
     put restarts "$restarts"
-    printf '\n[devenv] exited with status %s; restart %s/%s in %ss\n' "$rc" "$restarts" "$max" "$delay"
+    printf '\n[devenv] %s; restart %s/%s in %ss\n' "$(how "$rc")" "$restarts" "$max" "$delay"
     sleep "$delay"
     [ "$stopping" = 1 ] && exit "$rc"
     delay=$((delay * 2))

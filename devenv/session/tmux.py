@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from devenv.errors import TmuxError
-from devenv.session.live import PANE_FORMAT, Command, LiveSession, parse_session
-from devenv.spawn import Completed, run_process, which
+from devenv.names import unquote
+from devenv.profile.model import BUILD_PREFIX
+from devenv.session.live import (
+    PANE_FORMAT,
+    PROJECT_OPTION,
+    TARGET_OPTION,
+    Command,
+    LiveSession,
+    find_session,
+    parse_session,
+)
+from devenv.spawn import Completed, run_process, unlinked_file, which
 
 _NO_SESSION = re.compile(r"can't find session|can't find window|no server running|error connecting|no such file|"
                          r"session not found", re.I)
@@ -56,16 +66,38 @@ def to_script(commands: Iterable[Command], *, one_line: bool = True) -> str:
     return sep.join(" ".join(quote(a) for a in cmd) for cmd in commands) + "\n"
 
 
+QUERY_TIMEOUT = 5.0  # a query answers in milliseconds; a server that does not is stopped or hung
+APPLY_TIMEOUT = 60.0
+
+
 class Tmux:
-    """One tmux server: the default one, or ``-L socket``."""
+    """One tmux server: ``-L socket``, else the one tmux itself would use (``$TMUX``'s, else the default)."""
 
-    __slots__ = ("socket",)
+    __slots__ = ("socket", "inside")
 
-    def __init__(self, socket: str | None = None) -> None:
+    def __init__(self, socket: str | None = None, environ: Mapping[str, str] | None = None) -> None:
         self.socket = socket
+        env = os.environ if environ is None else environ
+        # tmux's own rule: without -L (or -S), the server of $TMUX when set
+        self.inside = None if socket else (env.get("TMUX", "").split(",")[0] or None)
 
     def __repr__(self) -> str:
         return f"Tmux(socket={self.socket!r})"
+
+    @property
+    def name(self) -> str | None:
+        """The server's name (as ``-L`` takes it): the socket's, or None for tmux's default server."""
+        if self.socket:
+            return self.socket
+        if self.inside:
+            base = os.path.basename(self.inside)
+            return None if base == "default" else base
+        return None
+
+    @property
+    def label(self) -> str:
+        """The server in messages: ``-L NAME`` or tmux's default server."""
+        return f"-L {self.name}" if self.name else "tmux's default server"
 
     # ------------------------------------------------------------------ plumbing
 
@@ -81,13 +113,17 @@ class Tmux:
         base = [self.binary]
         if self.socket:
             base += ["-L", self.socket]
+        elif self.inside:
+            base += ["-S", self.inside]
         return base + list(args)
 
-    def run(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 30) -> Completed:
+    def run(self, *args: str, input: str | None = None, check: bool = True, timeout: float = QUERY_TIMEOUT,
+            stdin_fd: int | None = None) -> Completed:
         try:
-            proc = run_process(self.argv(*args), input, timeout)
+            proc = run_process(self.argv(*args), input, timeout, stdin_fd=stdin_fd)
         except TimeoutError:
-            raise TmuxError(f"tmux {args[0] if args else ''} did not answer within {timeout:g}s") from None
+            raise TmuxError(f"tmux did not answer within {timeout:g}s (is its server stopped or hung?)",
+                            hint=f"the server: {self.socket_path()}") from None
         except OSError as exc:
             raise TmuxError(f"cannot run tmux: {exc.strerror or exc}") from None
         if check and proc.returncode != 0:
@@ -95,16 +131,30 @@ class Tmux:
         return proc
 
     def socket_path(self) -> Path:
+        if self.inside:
+            return Path(self.inside)
         base = os.environ.get("TMUX_TMPDIR") or "/tmp"
         return Path(base) / f"tmux-{os.geteuid()}" / (self.socket or "default")
 
     # ------------------------------------------------------------------ queries
 
     def session(self, name: str) -> LiveSession | None:
-        """The session's panes in one round-trip, or None when absent (or no server)."""
+        """The session devenv named ``name`` (see :func:`devenv.session.live.find_session`), in one
+        round-trip; None when absent (or no server)."""
         if not os.path.exists(self.socket_path()):  # no server: no need to ask
             return None
-        proc = self.run("list-panes", "-s", "-t", f"={name}", "-F", PANE_FORMAT, check=False)
+        proc = self.run("list-panes", "-a", "-F", PANE_FORMAT, check=False)
+        if proc.returncode != 0:
+            if _NO_SESSION.search(proc.stderr) or not proc.stderr.strip():
+                return None
+            raise TmuxError(f"tmux list-panes: {proc.stderr.strip()}")
+        try:
+            return find_session(name, proc.stdout)
+        except ValueError:
+            raise TmuxError(f"unexpected answer from {self.binary} list-panes: {proc.stdout[:80]!r}") from None
+
+    def _panes(self, target: str, name: str) -> LiveSession | None:
+        proc = self.run("list-panes", "-s", "-t", target, "-F", PANE_FORMAT, check=False)
         if proc.returncode != 0:
             if _NO_SESSION.search(proc.stderr) or not proc.stderr.strip():
                 return None
@@ -114,8 +164,24 @@ class Tmux:
         except ValueError:
             raise TmuxError(f"unexpected answer from {self.binary} list-panes: {proc.stdout[:80]!r}") from None
 
+    def builds(self) -> list[tuple[str, str | None, str | None]]:
+        """Sessions still under a temporary build name: (id, project, the name they were to get)."""
+        if not os.path.exists(self.socket_path()):
+            return []
+        fmt = "\t".join(["#{session_id}", "#{session_name}", "#{" + PROJECT_OPTION + "}", "#{" + TARGET_OPTION + "}"])
+        proc = self.run("list-sessions", "-F", fmt, check=False)
+        found = []
+        for line in proc.stdout.splitlines() if proc.returncode == 0 else []:
+            sid, name, project, target = (line.split("\t", 3) + ["", "", ""])[:4]
+            if name.startswith(BUILD_PREFIX):
+                found.append((sid, unquote(project) or None, unquote(target) or None))
+        return found
+
+    def session_by_id(self, sid: str, name: str) -> LiveSession | None:
+        return self._panes(sid, name)
+
     def has_session(self, name: str) -> bool:
-        return self.run("has-session", "-t", f"={name}", check=False).returncode == 0
+        return self.session(name) is not None
 
     def capture(self, target: str) -> list[str]:
         """The visible lines of pane ``target`` (none when it cannot be read)."""
@@ -125,37 +191,74 @@ class Tmux:
     # ------------------------------------------------------------------ actions
 
     def apply(self, commands: Sequence[Command], *, cleanup_session: str | None = None,
+              session: str | None = None, windows: Sequence[tuple[str, str, int]] = (),
               mask: Callable[[str], str] = str) -> None:
-        """Run ``commands`` as one script in one tmux invocation.
+        """Run ``commands`` as one script in one tmux invocation, whole or not at all.
 
-        On failure (or an interrupt) the temporary session ``cleanup_session``
-        is killed, so no half-built session is left. Errors are masked.
+        The script reaches tmux as an unlinked 0600 file (never a pipe, which a killed
+        writer truncates; never a path left behind). On failure (or an interrupt) the
+        temporary session ``cleanup_session`` is killed, or, in a repair of ``session``
+        (its id), the windows the plan was creating (``windows``: (temporary name, name,
+        pane count)); the error names the window tmux refused. Errors are masked.
         """
         if not commands:
             return
-        script = to_script(commands)
+        fd = unlinked_file(to_script(commands).encode())
         try:
-            proc = self.run("start-server", ";", "source-file", "-", input=script, check=False)
+            proc = self.run("start-server", ";", "source-file", "-", stdin_fd=fd, check=False,
+                            timeout=APPLY_TIMEOUT)
         except BaseException:
-            if cleanup_session:
-                self.kill_session(cleanup_session)
+            self._undo(cleanup_session, session, windows)
             raise
+        finally:
+            os.close(fd)
         if proc.returncode != 0 or proc.stderr.strip():
-            if cleanup_session:
-                self.kill_session(cleanup_session)
+            culprit = self._undo(cleanup_session, session, windows)
             message = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else "failed"
             message = re.sub(r"^-:\d+: ", "", message)
-            raise TmuxError(f"tmux: {mask(message)}")
+            where = f"window {culprit!r}: " if culprit else ""
+            raise TmuxError(f"tmux: {where}{mask(message)}")
+
+    def _undo(self, cleanup_session: str | None, session: str | None,
+              windows: Sequence[tuple[str, str, int]]) -> str | None:
+        """Remove what a failed build made; the window it stopped at, when it can be told."""
+        if not windows or (cleanup_session is None and session is None):
+            if cleanup_session:
+                self.kill_session(cleanup_session)
+            return None
+        target = f"={cleanup_session}" if cleanup_session else session
+        proc = self.run("list-panes", "-s", "-t", target or "", "-F", "#{window_id}\t#{window_name}", check=False)
+        counts: dict[str, int] = {}
+        ids: dict[str, str] = {}
+        for line in proc.stdout.splitlines():
+            wid, _, wname = line.partition("\t")
+            counts[wname] = counts.get(wname, 0) + 1
+            ids.setdefault(wname, wid)
+        culprit = None  # the window being made when it failed: the first short one, else the last made
+        for temp, name, panes in windows:
+            if temp not in counts:
+                break
+            culprit = name
+            if counts[temp] < panes:
+                break
+        if cleanup_session:
+            self.kill_session(cleanup_session)
+        else:
+            for temp, _, _ in windows:
+                if temp in ids:
+                    self.run("kill-window", "-t", ids[temp], check=False)
+        return culprit
 
     def kill_session(self, name: str) -> None:
         self.run("kill-session", "-t", f"={name}", check=False)
 
-    def attach_argv(self, session: str) -> list[str] | None:
-        """The command that attaches to ``session``: attach-session, or switch-client inside tmux.
+    def kill_session_id(self, sid: str) -> None:
+        self.run("kill-session", "-t", sid, check=False)
 
-        None when we are inside another tmux server (nesting is refused).
+    def attach_argv(self, target: str) -> list[str] | None:
+        """The command that attaches to session ``target`` (its id): attach-session, or switch-client
+        inside tmux. None when we are inside another tmux server (nesting is refused).
         """
-        target = f"={session}"
         inside = os.environ.get("TMUX")
         if inside:
             if inside.split(",")[0] != str(self.socket_path()):
@@ -165,7 +268,8 @@ class Tmux:
 
     def attach(self, session: str) -> None:
         """Replace this process with tmux attached to ``session``; inside tmux, switch this client instead."""
-        argv = self.attach_argv(session)
+        live = self.session(session)
+        argv = self.attach_argv(live.target if live is not None else f"={session}")
         if argv is None:
             sock = f" -L {self.socket}" if self.socket else ""
             raise TmuxError("already inside another tmux server; not nesting",
