@@ -534,3 +534,19 @@ def test_a_pnpm_workspace_without_packages_is_no_monorepo(tmp_path: Path, home: 
     assert windows["other"]["cwd"] == "apps/other" and windows["other"]["ready"] == {"port": 5173}
     assert 'package.json "workspaces"' in err
 
+
+
+def test_monorepo_workers_of_two_packages_get_their_own_windows(tmp_path: Path, home: Path) -> None:
+    app = tmp_path / "mono"
+    for rel, pkg in {"": {"name": "mono", "workspaces": ["apps/*"]},
+                     "apps/web": {"name": "@mono/web", "scripts": {"dev": "next dev", "worker": "node w.js"},
+                                  "dependencies": {"next": "16.4.3"}},
+                     "apps/api": {"name": "@mono/api", "scripts": {"worker": "node w.js"}}}.items():
+        (app / rel).mkdir(parents=True, exist_ok=True)
+        (app / rel / "package.json").write_text(json.dumps(pkg))
+    data, _ = init_stdout(app)
+    windows = windows_of(data)
+    assert windows["worker"]["cwd"] == "apps/api" and windows["worker-2"]["cwd"] == "apps/web"
+    assert windows["worker"]["after"] == windows["worker-2"]["after"] == ["web"]
+    assert windows["web"]["env"] == {"PORT": "${WEB_PORT}"} and data["env"] == {"WEB_PORT": "${WEB_PORT:-3000}"}
+    assert data["requires"]["ports"] == ["${WEB_PORT}"]  # type: ignore[index]

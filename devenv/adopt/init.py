@@ -38,6 +38,7 @@ from devenv.adopt.written import SCHEMA_FILE, SCHEMA_HEADER, Written, check_load
 from devenv.profile.dump import to_yaml
 from devenv.profile.env import read_env_file
 from devenv.profile.model import DEFAULT_ENV_FILES
+from devenv.profile.yamlsrc import read_text
 
 WORKER = re.compile(r"worker|queue|jobs?\b|consumer", re.I)
 NOT_A_PROCESS = re.compile(r"(^|[:_-])(test|tests|build|lint|typecheck|format|check|e2e|clear|clean|reset)([:_-]|$)",
@@ -159,7 +160,7 @@ def plan(project: Path) -> Plan:
     _wire_after(p)
     _required_env(p, dirs, prisma)
     _logs(p, dirs)
-    _port_conflicts(p, compose)
+    _port_conflicts(p)
     if not any(w.get("command") or w.get("db") for w in p.windows):
         p.notes.append("found no server, worker, Procfile or database to run: added a shell window; "
                        "edit the profile to add your commands")
@@ -227,8 +228,6 @@ def _monorepo(p: Plan, root: Package, dirs: list[str], manager: Manager) -> None
 
 def _procfile(p: Plan, path: Path, pkg: Package | None, manager: Manager | None) -> None:
     """One window per Procfile process, with what init infers for its kind (ready, after, restart)."""
-    from devenv.profile.yamlsrc import read_text
-
     for line in read_text(path).splitlines():
         m = re.match(r"^([A-Za-z0-9_-]+):\s*(.+)$", line.strip())
         if not m:
@@ -347,7 +346,8 @@ def _workers(p: Plan, pkg: Package, manager: Manager) -> None:
         if name in ("dev", "start") or not WORKER.search(name) or NOT_A_PROCESS.search(name) \
                 or STUDIO.search(name) or STUDIO.search(text):
             continue
-        win: dict[str, Any] = {"name": _window_name(name), "command": manager.run(name), "restart": "on-failure"}
+        win: dict[str, Any] = {"name": _free_name(p, _window_name(name)), "command": manager.run(name),
+                               "restart": "on-failure"}
         if pkg.dir:
             win["cwd"] = pkg.dir
         p.windows.append(win)
@@ -368,7 +368,7 @@ def _workers(p: Plan, pkg: Package, manager: Manager) -> None:
         if rel in run or path.name in run or _imported(path):
             continue
         runner = "node" if path.suffix in (".js", ".mjs", ".cjs") else manager.exec("tsx")
-        win = {"name": _window_name(path.stem), "command": f"{runner} {rel}", "restart": "on-failure"}
+        win = {"name": _free_name(p, _window_name(path.stem)), "command": f"{runner} {rel}", "restart": "on-failure"}
         if pkg.dir:
             win["cwd"] = pkg.dir
         p.windows.append(win)
@@ -583,7 +583,7 @@ def _logs(p: Plan, dirs: list[str]) -> None:
                                             "every start)" if any(g.endswith(NEXT_LOG) for g in p.logs) else ""))
 
 
-def _port_conflicts(p: Plan, compose: Compose | None) -> None:
+def _port_conflicts(p: Plan) -> None:
     seen: dict[int, str] = {}
     for port, who in p.ports:
         if port in seen and seen[port] != who:
