@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from devenv.profile.load import load_file
+from devenv.profile.model import Probe
 from devenv.wait import wait_until
 from tests.conftest import REPO, Devenv, write_profile
 
@@ -242,14 +243,17 @@ def test_init_writes_a_profile_for_a_nextjs_prisma_project(nextjs: Path) -> None
 
     profile = load_file(path, nextjs)
     windows = {w.name: w for w in profile.windows}
-    assert windows["server"].command == "npm run dev" and windows["server"].focus
-    assert windows["server"].ready is not None and windows["server"].ready.kind == "port"
+    assert windows["web"].command == "npm run dev" and windows["web"].focus
+    assert windows["web"].ready is not None and windows["web"].ready.kind == "http"
+    assert windows["web"].ready.target == "http://localhost:${PORT}/api/health"
     assert windows["worker"].command == "npm run worker"
-    assert windows["worker"].after == ("server",)
-    assert windows["db"].db == "DIRECT_URL"
+    assert windows["worker"].after == ("web",) and windows["worker"].restart == "on-failure"
+    assert windows["worker"].env == {"WORKER_API_URL": "http://localhost:${PORT}"}
+    assert windows["db"].db == "DIRECT_URL" and profile.requires.database == "DIRECT_URL"
     assert windows["logs"].logs == ("logs/*.log",)
     assert not any("studio" in (w.command or "") for w in profile.windows)
-    assert set(profile.requires.env) == {"DATABASE_URL", "DIRECT_URL"}
+    # the example's variables, but those the code gives a default (WORKER_API_URL, WORKER_MAX_RETRIES, ...)
+    assert set(profile.requires.env) == {"DATABASE_URL", "DIRECT_URL", "WORKER_DB_POOL_SIZE"}
     assert [str(c) for c in profile.requires.commands] == ["node", "npm"]
     assert {f.path: f.hint for f in profile.requires.files}["node_modules"] == "npm install"
     assert ".env" in profile.env_files and ".env.local" in profile.env_files
@@ -268,7 +272,7 @@ def test_init_never_overwrites_without_force(nextjs: Path) -> None:
     assert (write_profile_dir / "default.yaml").read_text() == "windows: [{name: mine}]\n"
     forced = dv("init", "--force")
     assert forced.code == 0, forced.err
-    assert "server" in (write_profile_dir / "default.yaml").read_text()
+    assert "name: web" in (write_profile_dir / "default.yaml").read_text()
 
 
 def test_init_reads_a_procfile_and_an_empty_project(tmp_path: Path, home: Path) -> None:
@@ -280,12 +284,14 @@ def test_init_reads_a_procfile_and_an_empty_project(tmp_path: Path, home: Path) 
     profile = load_file(app / ".devenv" / "default.yaml", app)
     assert [(w.name, w.command) for w in profile.windows if w.command] == [
         ("web", "bin/rails server -p 3000"), ("worker", "bundle exec sidekiq")]
+    assert profile.window("web").ready == Probe("port", "3000") and profile.requires.ports == (3000,)
+    assert profile.window("worker").after == ("web",) and profile.window("worker").restart == "on-failure"
     assert profile.window("logs").logs == ("log/*.log",)
 
     empty = tmp_path / "empty"
     empty.mkdir()
     result = Devenv(empty, None)("init")
-    assert result.code == 0 and "shell window" in result.err
+    assert result.code == 0 and "shell window" in result.out
     assert [w.name for w in load_file(empty / ".devenv" / "default.yaml", empty).windows] == ["shell"]
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 from devenv.adopt.importers import import_file
-from devenv.adopt.init import init as init_profile
 from devenv.adopt.written import SCHEMA_FILE, Written, write_new
 from devenv.cli.options import Options
 from devenv.errors import DevenvError, ProfileError, UsageError
@@ -70,23 +69,45 @@ def import_(opts: Options, file: str, output: str | None, force: bool) -> None:
 
 
 @click.command()
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the profile instead of writing it.")
 @click.option("--force", is_flag=True, help="Replace an existing profile.")
 @click.pass_obj
-def init(opts: Options, force: bool) -> None:
-    """Write .devenv/default.yaml (or -p NAME's) from what the project holds.
+def init(opts: Options, to_stdout: bool, force: bool) -> None:
+    """Write .devenv/default.yaml (or -p NAME's) from what the project holds, and say why.
 
-    Reads package.json scripts, prisma/schema.prisma, a Procfile, .env files and
-    log folders; also writes .devenv/profile.schema.json for editors.
+    Reads package.json (scripts, package manager, workspaces, Next.js), Prisma's schema
+    and config, compose.yaml, a Procfile and .env files; never runs them. Also writes
+    .devenv/profile.schema.json for editors. With --stdout the profile goes to stdout
+    and the summary to stderr; nothing is written.
     """
-
+    from devenv.adopt.init import init as init_profile
     from devenv.profile.schema import schema
 
     target = opts.project / ".devenv" / f"{opts.profile_name or 'default'}.yaml"
-    _refuse(target, force)
-    written = init_profile(opts.project, target.stem)
-    _emit(written, target, force, "windows")
-    write_new(target.with_name(SCHEMA_FILE), json.dumps(schema(), indent=2) + "\n", force=True)
-    click.echo("next: devenv config (check it), then devenv up", err=True)
+    if not to_stdout:
+        _refuse(target, force)
+    result = init_profile(opts.project, target.stem)
+    written = result.written
+    if to_stdout:
+        click.echo(mask_url(written.text), nl=False)
+    else:
+        write_new(target, written.text, force=force)
+        write_new(target.with_name(SCHEMA_FILE), json.dumps(schema(), indent=2) + "\n", force=True)
+    summary = [] if to_stdout else [f"wrote {_shown(opts, target)} (windows: {', '.join(written.windows)}) "
+                                    f"and {_shown(opts, target.with_name(SCHEMA_FILE))} (for editors)"]
+    summary += ["detected:"] + [f"  {what}: {why}" for what, why in result.detected]
+    summary += [f"note: {n}" for n in written.notes] + [f"warning: {w}" for w in result.warnings]
+    if not to_stdout:
+        summary.append("next: devenv doctor (what the profile requires), then devenv up")
+    for line in summary:
+        click.echo(mask_url(line), err=to_stdout)
+
+
+def _shown(opts: Options, path: Path) -> str:
+    try:
+        return str(path.relative_to(opts.project))
+    except ValueError:
+        return str(path)
 
 
 @click.command()

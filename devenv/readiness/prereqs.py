@@ -184,11 +184,38 @@ def env_set(resolved: Resolved, name: str) -> CheckResult:
     files = resolved.profile.env_files
     where = files[-1] if files else ".env"
     if name not in resolved.env:
-        return _fail(label, "not set", f"add {name}=... to {where} (or set it in the profile's env:)")
+        return _fail(label, "not set", example_hint(resolved, name)
+                     or f"add {name}=... to {where} (or set it in the profile's env:)")
     source = env_source(resolved, name)
     if not resolved.env[name]:
         return _fail(label, f"empty (set in {source})", f"give {name} a value in {where}")
     return _ok(label, f"set in {source}")
+
+
+EXAMPLE_FILES = (".env.example", ".env.sample", ".env.template")
+
+
+def example_hint(resolved: Resolved, name: str) -> str | None:
+    """Copy the example: when an ``.env.example`` beside the profile's env files lists ``name``."""
+    root = resolved.project  # env files are relative to the project
+    folders = dict.fromkeys(Path(f).parent for f in resolved.profile.env_files if not Path(f).is_absolute())
+    for folder in folders or {Path("."): None}:
+        for example_name in EXAMPLE_FILES:
+            example = root / folder / example_name
+            try:
+                listed = re.search(rf"^\s*(?:export\s+)?{re.escape(name)}\s*=", example.read_text(errors="replace"), re.M)
+            except OSError:
+                continue
+            if not listed:
+                continue
+            mine = [f for f in resolved.profile.env_files if Path(f).parent == folder]
+            existing = [f for f in mine if (root / f).is_file()]
+            shown = relative(root, example)
+            if existing:
+                return f"add {name}=... to {existing[-1]} (it is in {shown})"
+            target = mine[0] if mine else str(folder / ".env")
+            return f"cp {shown} {target} and fill in the values"
+    return None
 
 
 def file_exists(root: Path, rel: str, hint: str | None) -> CheckResult:
