@@ -224,7 +224,8 @@ def _biggest_holders(h: Mapping[str, Any]) -> tuple[list[str], int]:
 
 def _holders_table(h: Mapping[str, Any]) -> list[str]:
     rows = [(i["label"], str(i["connections"]), "-" if i.get("server") is None else str(i["server"]),
-             i.get("appname") or "-") for i in list(h["windows"]) + list(h["others"])]
+             ", ".join(_app(n) for n in i.get("server_names") or []) or i.get("appname") or "-")
+            for i in list(h["windows"]) + list(h["others"])]
     if not rows:
         return ["  no process on this machine holds a connection"]
     header = ("holder", "sockets", "server", "application_name")
@@ -235,6 +236,13 @@ def _holders_table(h: Mapping[str, Any]) -> list[str]:
     if h.get("unowned"):
         lines.append(f"  {h['unowned']} held by processes devenv may not see")
     return lines
+
+
+def _ordinary(c: Mapping[str, Any]) -> str:
+    """For a superuser's view: what an ordinary role (the app's, usually) may use."""
+    cap = c.get("capacity") or {}
+    held = int(cap.get("superuser_reserved") or 0) + int(cap.get("reserved_connections") or 0)
+    return f" (an ordinary role may use {c['max'] - held}: {held} reserved)" if held else ""
 
 
 def db_status(status: Mapping[str, Any], compact: bool = False) -> list[str]:
@@ -261,8 +269,11 @@ def db_status(status: Mapping[str, Any], compact: bool = False) -> list[str]:
     usable, limit, reserved = c.get("usable", c["max"]), c["max"], c.get("reserved", 0)
     lines = [head, f"reachable  latency {status['latency_ms']:.1f} ms  PostgreSQL {status['server_version']}",
              f"connections {c['total']}/{usable} ({c['percent']}%) in use, this one included"
-             + (f" (max_connections {limit}, {reserved} reserved)" if reserved else ""),
+             + (f" (max_connections {limit}, {reserved} reserved)" if reserved else _ordinary(c)),
              "  " + "  ".join(f"{state} {n}" for state, n in c["by_state"].items())]
+    if c.get("hidden"):
+        lines.append(f"  ({c['hidden']} of other roles, whose state this role may not see: grant it "
+                     "pg_read_all_stats to see them)")
     if compact:
         apps = "  ".join(f"{_app(a)} {n}" for a, n in c["by_application"].items())
         lines.append(f"  by application: {apps}")
@@ -271,7 +282,7 @@ def db_status(status: Mapping[str, Any], compact: bool = False) -> list[str]:
     else:
         lines += _app_table(c)
         if holders is not None:
-            lines.append("holders (from the socket table; the server's count for each application_name):")
+            lines.append("holders (the socket table's count, and the server's for the same connections):")
             lines += _holders_table(holders)
             if holders.get("server_only"):
                 lines.append("  not seen in this machine's socket table: " + ", ".join(

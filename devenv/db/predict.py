@@ -57,7 +57,7 @@ class Prediction(NamedTuple):
 
     @property
     def counted(self) -> tuple[Share, ...]:
-        return tuple(s for s in self.shares if s.connections)
+        return tuple(s for s in self.shares if s.connections is not None)
 
 
 def server_key(url: DbUrl) -> tuple[str, int]:

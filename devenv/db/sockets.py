@@ -38,6 +38,9 @@ class SocketView(NamedTuple):
     unowned: int  # connections whose process devenv may not see
     complete: bool  # False: part of the table could not be read (see ``note``)
     note: str = ""
+    # pid -> its connections: ("tcp", (its address, its port), backend) or ("unix", its socket inode,
+    # backend); backend: the server process at the other end (0 when not on this machine or not seen)
+    sockets: Mapping[int, tuple[tuple[str, Any, int], ...]] = {}
 
     @property
     def total(self) -> int:
@@ -116,14 +119,18 @@ def _tcp_table(candidates: Collection[int]) -> tuple[list[Row], str]:
 
 def _tcp_clients(table: list[Row], port: int, addresses: frozenset[str], loopback: bool) -> dict[Any, set[int | None]]:
     """client socket -> pids holding it, for established connections to ``addresses`` (any loopback
-    address when ``loopback``) on ``port``."""
+    address when ``loopback``) on ``port``. A key is ``("tcp", (address, port), backend)``: the server
+    process at the other end when it is on this machine and visible (else 0)."""
+    server_ends = {(_ip(raddr.ip), raddr.port): pid for laddr, raddr, status, pid in table
+                   if status == "ESTABLISHED" and raddr and laddr and laddr.port == port and pid}
     out: dict[Any, set[int | None]] = {}
     for laddr, raddr, status, pid in table:
         if status != "ESTABLISHED" or not raddr or raddr.port != port or (laddr and laddr.port == port):
             continue  # (a local port equal to the server's: the server's own end of a connection)
         ip = _ip(raddr.ip)
         if ip in addresses or (loopback and _is_loopback(ip)):
-            out.setdefault((_ip(laddr.ip), laddr.port), set()).add(pid)
+            end = (_ip(laddr.ip), laddr.port)
+            out.setdefault(("tcp", end, server_ends.get(end, 0)), set()).add(pid)
     return out
 
 
@@ -227,18 +234,20 @@ def _unix_clients(ep: Endpoint, tcp_listeners: set[int]) -> tuple[dict[Any, set[
     else:  # a loopback URL: the same server's socket file, wherever its folder is
         paths = {s.path for s in table.values() if s.listening and s.path and s.path.endswith(suffix)}
     listeners = {inode: s for inode, s in table.items() if s.listening and s.path in paths}
-    accepted = [s for s in table.values() if not s.listening and s.path in paths and s.peer]
-    owners, complete = inode_owners({s.peer for s in accepted if s.peer is not None} | set(listeners))
+    accepted = {inode: s for inode, s in table.items() if not s.listening and s.path in paths and s.peer}
+    wanted = {s.peer for s in accepted.values() if s.peer is not None} | set(listeners) | set(accepted)
+    owners, complete = inode_owners(wanted)
     if not ep.sockets:
         # only the socket files of the process that listens on the URL's TCP port
         mine = {s.path for inode, s in listeners.items() if owners.get(inode, set()) & tcp_listeners}
-        accepted = [s for s in accepted if s.path in mine]
+        accepted = {i: s for i, s in accepted.items() if s.path in mine}
     serving = {pid for inode in listeners for pid in owners.get(inode, ())}
     out: dict[Any, set[int | None]] = {}
-    for s in accepted:
+    for inode, s in accepted.items():
         assert s.peer is not None
         held: set[int | None] = set(owners.get(s.peer, ()))
-        out[("unix", s.peer)] = held or {None}
+        backend = min(owners.get(inode, {0}))  # the server process on the other end (0: not seen)
+        out[("unix", s.peer, backend)] = held or {None}
     return out, serving, "" if complete else "some processes' sockets are not readable (permission denied)"
 
 
@@ -267,8 +276,9 @@ def clients(url: DbUrl, *, exclude: Iterable[int] = (), candidates: Collection[i
             found.update(_tcp_clients(table, ep.port, frozenset(), True))
     skip = set(exclude)
     counts: dict[int, int] = {}
+    sockets: dict[int, list[tuple[str, Any, int]]] = {}
     unowned = 0
-    for pids in found.values():
+    for key, pids in found.items():
         known = sorted(p for p in pids if p is not None)
         if not known:
             unowned += 1
@@ -277,5 +287,6 @@ def clients(url: DbUrl, *, exclude: Iterable[int] = (), candidates: Collection[i
             continue
         pid = known[0]  # a socket shared after a fork counts once, for the oldest holder
         counts[pid] = counts.get(pid, 0) + 1
+        sockets.setdefault(pid, []).append(key)
     text = "; ".join(n for n in notes if n)
-    return SocketView(counts, unowned, not text, text)
+    return SocketView(counts, unowned, not text, text, {pid: tuple(keys) for pid, keys in sockets.items()})

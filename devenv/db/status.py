@@ -38,16 +38,20 @@ select split_part(current_setting('server_version'), ' ', 1) as server_version,
        current_setting('idle_in_transaction_session_timeout') as idle_tx_timeout,
        pg_backend_pid() as own_pid
 """
-# documented pg_stat_activity columns; client backends only
+# documented pg_stat_activity columns; client backends only. Without pg_read_all_stats, another role's
+# sessions show no backend_type (nor state, query, client_addr): those connected to a database count
+# (they hold slots; an autovacuum worker of the moment would be counted too) as ``hidden``.
 ACTIVITY_SQL = """
 select pid, coalesce(application_name, '') as application_name, usename as user, state, wait_event_type,
+       backend_type is null as hidden,
+       host(client_addr) as client_addr, client_port,
        extract(epoch from now() - query_start)::float8 as query_s,
        extract(epoch from now() - state_change)::float8 as state_s,
        extract(epoch from now() - xact_start)::float8 as xact_s,
        left(query, 300) as query,
        case when wait_event_type = 'Lock' then pg_blocking_pids(pid) end as blocked_by
   from pg_stat_activity
- where backend_type = 'client backend'
+ where backend_type = 'client backend' or (backend_type is null and datid is not null)
 """
 # objsubid 1: one int8 key (classid high half, objid low half); 2: two int4 keys
 ADVISORY_SQL = """
@@ -134,8 +138,11 @@ def summarize(settings: Mapping[str, Any], activity: Iterable[Mapping[str, Any]]
             "by_application": dict(sorted(by_app.items(), key=lambda kv: (-kv[1], kv[0]))),
             "by_application_state": app_states,
             "biggest": {"names": names, "count": top},
+            "hidden": sum(bool(r.get("hidden")) for r in rows),  # other roles' sessions, details not visible
             "own_pid": own,
         },
+        "backends": [{"pid": r["pid"], "application_name": r["application_name"], "client_addr": r.get("client_addr"),
+                      "client_port": r.get("client_port")} for r in rows if r["pid"] != own],
         "locks": {"waiting": waiting, "advisory": locks},
         "longest_query": _session(longest, longest["query_s"]) if longest else None,
         "longest_idle_in_transaction": None,

@@ -23,21 +23,39 @@ SessionAt = tuple[str | None, str] | None  # (tmux socket, session) whose window
 
 
 def reconcile(status: dict[str, Any] | None, holders: Holders) -> dict[str, Any]:
-    """The holders as JSON, each with the server's count for its application_name (when connected)."""
+    """The holders as JSON; when connected, each with the server's view of its connections.
+
+    A connection is matched exactly: by the server process at the other end of the holder's socket
+    (the socket table shows both ends when the server runs here), else by the server's
+    ``client_addr:client_port``. Each holder
+    gets ``server`` (how many of its connections the server shows) and ``server_names`` (the
+    application_name they carry there); ``server_only`` counts, by application_name, the server's
+    connections no local process holds (remote clients, or processes devenv may not see).
+    """
     out = holders.as_dict()
     if status is None:
         return out
-    by_app = dict(status["connections"]["by_application"])
-    if by_app.get("devenv"):
-        by_app["devenv"] -= 1  # devenv's own connection is not among the holders
-    seen: set[str] = set()
-    for key in ("windows", "others"):
-        for item in out[key]:
-            app = item.get("appname")
-            item["server"] = by_app.get(app) if app is not None else None
-            if app is not None:
-                seen.add(app)
-    out["server_only"] = {app: n for app, n in by_app.items() if n and app not in seen}
+    from devenv.db.sockets import _ip
+
+    backends = list(status.get("backends", []))
+    by_pid = {b["pid"]: b for b in backends}
+    by_tcp = {(_ip(b["client_addr"]), b["client_port"]): b for b in backends
+              if b.get("client_addr") and (b.get("client_port") or -1) > 0}
+    claimed: set[int] = set()
+    items = [(h, d) for key, hs in (("windows", holders.mine), ("others", holders.others))
+             for h, d in zip(hs, out[key], strict=True)]
+    for holder, item in items:
+        # the backend at the other end of the socket, else the server's client_addr:client_port
+        matched = {pid: by_pid[pid] for pid in holder.backends if pid in by_pid}
+        matched.update({by_tcp[ep]["pid"]: by_tcp[ep] for ep in holder.tcp if ep in by_tcp})
+        claimed.update(matched)
+        item["server"] = len(matched)
+        item["server_names"] = sorted({b["application_name"] for b in matched.values()})
+    left: dict[str, int] = {}
+    for b in backends:
+        if b["pid"] not in claimed:
+            left[b["application_name"]] = left.get(b["application_name"], 0) + 1
+    out["server_only"] = dict(sorted(left.items(), key=lambda kv: (-kv[1], kv[0])))
     return out
 
 

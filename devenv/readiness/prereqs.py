@@ -387,9 +387,13 @@ def _pool_full(label: str, where: str, cause: str, url: Any, session_at: Session
                      "workers or lower their pool sizes (db_pool:, connection_limit=)")
     held = summary(holders)
     if holders.all_mine:
+        per_window: dict[str, int] = {}
+        for h in holders.mine:
+            per_window[h.window or h.label] = per_window.get(h.window or h.label, 0) + h.connections
+        biggest = max(per_window, key=lambda w: per_window[w])
         return _warn(label, f"{where}: the pool is full, held by this session: {held}",
                      "this session's own windows hold every connection: lower their pool sizes "
-                     "(db_pool:, connection_limit=) or restart the biggest holder (devenv restart WINDOW)")
+                     f"(db_pool:, connection_limit=), or restart the biggest holder: devenv restart {shlex.quote(biggest)}")
     if holders.others:
         pids = " ".join(str(p) for h in holders.others for p in h.pids)
         marked = next((h.mark for h in holders.others if h.mark), None)
@@ -497,8 +501,9 @@ def database_pool(resolved: Resolved, timeout: float) -> CheckResult | None:
         allows += f" (max_connections {cap['max']})"
     if prediction.total > cap["usable"]:
         return _warn(label, f"{opens}; {allows}: {shares}",
-                     "lower the pool sizes (db_pool:, connection_limit= in the URL), or give the app a pooler "
-                     "in DATABASE_URL (e.g. pgbouncer) and keep DIRECT_URL for migrations")
+                     "lower the pool sizes (db_pool:, connection_limit= in the URL; db_pool: 0 for a window "
+                     "that opens none), or give the app a pooler in DATABASE_URL (e.g. pgbouncer) and keep "
+                     "DIRECT_URL for migrations")
     return _ok(label, f"{opens}; {allows}: {shares}")
 
 

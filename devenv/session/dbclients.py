@@ -23,11 +23,16 @@ class Holder(NamedTuple):
     pane: int | None  # None: the whole window (a process that left its pane's tree)
     connections: int
     pids: tuple[int, ...]
-    appname: str | None  # PGAPPNAME in the holders' environment (what pg_stat_activity shows)
+    appname: str | None  # PGAPPNAME in the holders' environment (what pg_stat_activity shows by default)
     mark: str | None = None  # outside the session: the DEVENV_MARK of another session's window
+    tcp: tuple[tuple[str, int], ...] = ()  # the client ends (address, port) of its TCP connections
+    backends: tuple[int, ...] = ()  # the server process at the other end of each connection (0: not seen)
+    unix: int = 0  # how many of them are over the Unix socket
 
     def as_dict(self) -> dict[str, Any]:
-        return self._asdict()
+        out = self._asdict()
+        out["tcp"] = [f"{ip}:{port}" for ip, port in self.tcp]
+        return out
 
 
 class Holders(NamedTuple):
@@ -96,18 +101,24 @@ def attribute(view: SocketView, socket: str | None, session: str | None) -> Hold
     for pid, count in sorted(view.counts.items()):
         name, environ = _proc_facts(pid)
         appname = environ.get("PGAPPNAME")
+        keys = view.sockets.get(pid, ())
+        tcp = tuple(sorted(k[1] for k in keys if k[0] == "tcp"))
+        backends = tuple(sorted(k[2] for k in keys))
+        unix = sum(k[0] == "unix" for k in keys)
         member = members.get(pid)
         if member is not None:
             pane = member.pane if member.window in several else None
             label = member.window if pane is None else f"{member.window}.{pane}"
-            group, holder = mine, Holder(label, member.window, pane, count, (pid,), appname)
+            group, holder = mine, Holder(label, member.window, pane, count, (pid,), appname, None, tcp, backends, unix)
         else:
             label = f"{name} (pid {pid})"
-            group, holder = others, Holder(label, None, None, count, (pid,), appname, environ.get("DEVENV_MARK"))
+            group, holder = others, Holder(label, None, None, count, (pid,), appname, environ.get("DEVENV_MARK"),
+                                           tcp, backends, unix)
         if label in group:
             first = group[label][0]
             group[label][0] = first._replace(connections=first.connections + count, pids=first.pids + (pid,),
-                                             appname=first.appname or appname)
+                                             appname=first.appname or appname, tcp=first.tcp + tcp,
+                                             backends=first.backends + backends, unix=first.unix + unix)
         else:
             group[label] = [holder]
     running = session if live is not None else None  # "outside the session" only when one runs
