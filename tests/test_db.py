@@ -11,6 +11,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from devenv.db.connect import classify
+from devenv.db.connect import classify, definite
 from devenv.db.shell import pgpass_line
 from devenv.db.status import summarize
 from devenv.db.url import DbUrl, parse_url, pick_url
@@ -125,6 +126,17 @@ def test_classify_libpq_messages() -> None:
     assert classify('FATAL:  database "nope" does not exist', url) == ("unknown database 'nope'", False)
     assert classify("timeout expired", url) == ("timed out", True)
     assert classify("FATAL:  sorry, too many clients already", url)[1] is True
+    # psycopg resolves names itself, with its own wording
+    assert classify("failed to resolve host 'no-such-host.invalid': [Errno -2] Name or service not known", url) \
+        == ("unknown host", False)
+    assert classify("failed to resolve host 'h': [Errno -3] Temporary failure in name resolution", url)[0] \
+        == "unknown host"
+    # a check answers at once for these; readiness waits keep retrying the retryable ones
+    for message in ("Connection refused", "FATAL:  remaining connection slots are reserved for non-replication "
+                    "superuser connections", "FATAL:  sorry, too many clients already",
+                    "failed to resolve host 'x'"):
+        assert definite(message), message
+    assert not definite("timeout expired") and not definite("the database system is starting up")
 
 
 def test_summarize_counts_states_and_finds_the_longest() -> None:
@@ -289,18 +301,28 @@ def test_status_shows_the_pool_and_warns_near_exhaustion(devenv: Devenv, pg_serv
 
 
 @pytest.mark.postgres
-def test_an_exhausted_server_is_named_as_such(devenv: Devenv, pg_server: PgServer) -> None:
+def test_an_exhausted_server_is_answered_from_the_socket_table(devenv: Devenv, pg_server: PgServer) -> None:
     import psycopg
 
     use_direct_url(devenv.project, pg_server.url)
     with connections(pg_server, ["hog"] * 17) as conns:
+        wait_until(lambda: others(conns[0]) == 16, 20)  # earlier tests' backends are gone
         with contextlib.suppress(psycopg.OperationalError):  # take the superuser-reserved slots too
             for _ in range(3):
                 conns.append(psycopg.connect(pg_server.url, application_name="hog", autocommit=True))
-        r = devenv("db", "status", "--timeout", "1")
-    assert r.code == 1
-    assert f"{pg_server.host}:{pg_server.port}" in r.err and "too many connections" in r.err
-    assert no_password_in(r.output)
+        assert len(conns) == 20
+        start = time.monotonic()
+        r = devenv("db", "status", "--timeout", "10")
+        assert time.monotonic() - start < 5  # a refusal is an answer: no retrying
+        j = devenv("db", "status", "--json")
+    assert r.code == 0, r.output  # it answered the question: who holds the pool
+    assert "the server refused us: too many connections" in r.out
+    assert f"holders: python (pid {os.getpid()}) 20 (from sockets: the server refused us)" in r.out
+    assert j.code == 0, j.output
+    data = json.loads(j.out)
+    assert (data["ok"], data["connected"]) == (True, False)
+    assert [(o["pids"], o["connections"]) for o in data["holders"]["others"]] == [([os.getpid()], 20)]
+    assert no_password_in(r.output + j.output)
 
 
 @pytest.mark.postgres
@@ -387,38 +409,105 @@ def test_top_without_a_tty_refreshes_until_sigterm(devenv: Devenv) -> None:
 # --------------------------------------------------------------------------- shell
 
 
-@pytest.mark.postgres
-def test_shell_runs_psql_with_a_pgpass_file_never_the_password_on_argv(devenv: Devenv, pg_server: PgServer,
-                                                                        tmp_path: Path) -> None:
-    use_direct_url(devenv.project, pg_server.url)
-    proc = subprocess.Popen(devenv.argv("db", "shell"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)})
-    try:
-        def client() -> psutil.Process | None:
-            kids = psutil.Process(proc.pid).children(recursive=True)
-            return next((k for k in kids if k.name() in ("psql", "pgcli")), None)
+def files_under(*folders: Path) -> list[Path]:
+    return sorted(p for folder in folders for p in folder.rglob("*"))
 
-        psql = wait_until(client, 20)
+
+def client_of(pid: int) -> psutil.Process | None:
+    kids = psutil.Process(pid).children(recursive=True)
+    return next((k for k in kids if k.name() in ("psql", "pgcli")), None)
+
+
+def passfile_of(client: psutil.Process) -> tuple[str, Path]:
+    """(PGPASSFILE as the client got it, the /proc path of the open file it names)."""
+    env = client.environ()
+    assert "PGPASSWORD" not in env
+    name = env["PGPASSFILE"]
+    assert name.startswith("/dev/fd/") or name.startswith("/proc/self/fd/")
+    return name, Path(f"/proc/{client.pid}/fd/{name.rsplit('/', 1)[1]}")
+
+
+@pytest.mark.postgres
+def test_shell_gets_the_password_through_an_unlinked_file_never_argv(devenv: Devenv, pg_server: PgServer,
+                                                                     tmp_path: Path) -> None:
+    use_direct_url(devenv.project, pg_server.url)
+    runtime, tmp = tmp_path / "runtime", tmp_path / "tmp"
+    runtime.mkdir()
+    tmp.mkdir()
+    proc = subprocess.Popen(devenv.argv("db", "shell"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "XDG_RUNTIME_DIR": str(runtime), "TMPDIR": str(tmp)})
+    try:
+        psql = wait_until(lambda: client_of(proc.pid), 20)
         for line in argv_of_tree(proc.pid):
             assert PASSWORD not in line
         assert "postgresql://" in " ".join(psql.cmdline())
-        env = psql.environ()
-        assert "PGPASSWORD" not in env
-        passfile = Path(env["PGPASSFILE"])
-        assert passfile.parent.parent == tmp_path
-        assert stat.S_IMODE(passfile.stat().st_mode) == 0o600
-        assert stat.S_IMODE(passfile.parent.stat().st_mode) == 0o700
-        assert passfile.read_text().splitlines()[0] == (
+        name, held = passfile_of(psql)
+        assert os.readlink(held).endswith("(deleted)")  # it has no name: nothing on disk to find or leave
+        assert stat.S_IMODE(held.stat().st_mode) == 0o600 and stat.S_ISREG(held.stat().st_mode)
+        assert held.read_text().splitlines()[0] == (
             f"{pg_server.host}:{pg_server.port}:postgres:{pg_server.user}:{PASSWORD}")
+        assert files_under(runtime, tmp) == []
         out, err = proc.communicate("select 'answer=' || 41 + 1;\n", timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, err
-    assert "answer=42" in out
-    assert not passfile.exists() and not passfile.parent.exists()
+    assert "answer=42" in out  # psql read the password from /dev/fd/N
+    assert files_under(runtime, tmp) == []
     assert no_password_in(out + err)
+
+
+@pytest.mark.postgres
+def test_a_killed_console_leaves_no_pgpass_file(devenv: Devenv, home: Path, pg_server: PgServer, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime, tmp = tmp_path / "runtime", tmp_path / "tmp"
+    runtime.mkdir()
+    tmp.mkdir()
+    monkeypatch.setenv("DEVENV_DB_URL", pg_server.url)  # the tmux server inherits this environment
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    before = set(Path(tempfile.gettempdir()).glob("devenv-db-*"))
+    code = tmux_start(devenv, home, [sys.executable, "-m", "devenv", "-C", str(devenv.project), "db", "console"])
+    wait_pane(devenv, "devenv db console", "postgres=#")
+    top = psutil.Process(int(devenv.tmux("display-message", "-p", "-t", "t:0", "#{pane_pid}").strip()))
+    console = next(p for p in top.children(recursive=True) if p.cmdline()[1:3] == ["-m", "devenv"])
+    psql = wait_until(lambda: client_of(console.pid), 20)
+    _, held = passfile_of(psql)
+    assert held.read_text().startswith(f"{pg_server.host}:{pg_server.port}:")
+    console.kill()  # SIGKILL: no cleanup code runs
+    wait_until(lambda: not console.is_running() or console.status() == psutil.STATUS_ZOMBIE, 10)
+    assert files_under(runtime, tmp) == []
+    assert set(Path(tempfile.gettempdir()).glob("devenv-db-*")) <= before  # nor in the system's temp folder
+    psql.kill()
+    exit_code(code)
+    assert files_under(runtime, tmp) == []
+
+
+def test_the_pgpass_fallback_is_private_and_swept(tmp_path: Path) -> None:
+    """Where /dev/fd/N cannot be reopened (not Linux): a 0600 file in a 0700 folder, removed after the run;
+    the folder a killed devenv left is swept by the next run."""
+    from devenv.db.shell import passfile
+
+    url = DbUrl("postgresql", host="h", port=5, user="u", password="pw:1", dbname="d")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"devenv-db-{dead.pid}-abcd"
+    stale.mkdir(mode=0o700)
+    (stale / "pgpass").write_text("h:5:d:u:old\n")
+    alive = tmp_path / f"devenv-db-{os.getpid()}-efgh"
+    alive.mkdir(mode=0o700)
+    with passfile(url, str(tmp_path), by_fd=False) as (env, fds):
+        path = Path(env["PGPASSFILE"])
+        assert fds == ()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert path.read_text() == "h:5:d:u:pw\\:1\nh:5:*:u:pw\\:1\n"
+        assert not stale.exists() and alive.exists()  # a running devenv's folder is left alone
+    assert not path.exists() and not path.parent.exists()
+    with passfile(url, str(tmp_path)) as (env, fds):  # the Linux way: no file in the folder at all
+        assert env["PGPASSFILE"] == f"/dev/fd/{fds[0]}" and files_under(tmp_path) == [alive]
+        assert os.read(os.open(env["PGPASSFILE"], os.O_RDONLY), 100).startswith(b"h:5:d:u:")
 
 
 @pytest.mark.postgres
@@ -507,10 +596,10 @@ def test_console_offers_a_retry_when_unreachable(devenv: Devenv, home: Path,
     monkeypatch.setenv("MY_DB", f"postgresql://app:hidden-pw@127.0.0.1:{port}/app")
     cmd = [sys.executable, "-m", "devenv", "-C", str(devenv.project), "db", "console", "--timeout", "1"]
     code = tmux_start(devenv, home, cmd)
-    text = wait_pane(devenv, "(from MY_DB)", "database not reachable", "refused", "press Enter to retry")
+    text = wait_pane(devenv, "(from MY_DB)", "database not reachable", "refused", "retrying by itself in")
     assert "hidden-pw" not in text
     devenv.tmux("send-keys", "-t", "t:0", "Enter")
-    wait_until(lambda: pane(devenv).count("press Enter to retry") >= 1 and "refused" in pane(devenv), 20)
+    wait_until(lambda: "retrying by itself in 2s" in pane(devenv) and "refused" in pane(devenv), 20)  # backoff
     devenv.tmux("send-keys", "-t", "t:0", "C-c")
     assert exit_code(code) == 0
 

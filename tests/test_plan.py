@@ -94,6 +94,9 @@ def test_cold_plan_gives_each_pane_its_environment_and_the_runner(resolved, ctx)
     assert env_of(db)["DEVENV_CMD"] == "'/usr/bin/python3' -m devenv db console"
     splits = [c for c in p.commands if c[0] == "split-window"]
     assert len(splits) == 1 and env_of(splits[0])["DEVENV_CMD"] == "b"
+    # panes of one window are told apart by the database: app/split.0, app/split.1
+    split = next(c for c in p.commands if c[0] == "new-window" and "split" in c)
+    assert (env_of(split)["PGAPPNAME"], env_of(splits[0])["PGAPPNAME"]) == ("app/split.0", "app/split.1")
     assert not [c for c in p.commands if c[0] == "pipe-pane"]  # the runner opens each pane's log
 
 

@@ -70,6 +70,10 @@ def test_session_defaults_to_the_project_folder_name(project: Path) -> None:
     ("windows:\n  - {name: a, after: [b]}\n  - {name: b, after: [a]}\n", "after", "cycle"),
     ("windows:\n  - {name: a, command: x, panes: [y]}\n", "windows[0].panes", "one of command, panes"),
     ("requires:\n  ports: [http]\nwindows: [{name: a}]\n", ":2: requires.ports[0]:", "not a TCP port"),
+    ("windows:\n  - name: a\n    db_pool: -1\n", ":3: windows[0].db_pool:", "whole number >= 0"),
+    ("windows:\n  - name: a\n    db_pool: five\n", ":3: windows[0].db_pool:", "or ${VAR}"),
+    ("windows:\n  - name: a\n    db: DIRECT_URL\n    db_pool: 1\n", ":4: windows[0].db_pool:",
+     "only windows that run commands"),
 ])
 def test_bad_profiles_name_file_line_and_key(project: Path, text: str, where: str, message: str) -> None:
     path = write_profile(project, text)
@@ -183,6 +187,24 @@ def test_root_and_cwd_are_interpolated(project: Path) -> None:
     resolved = resolve(load(project), project, environ={})
     window = resolved.profile.windows[0]
     assert resolved.pane_cwd(window, window.pane_specs()[0]) == project / "apps" / "web"
+
+
+def test_db_pool_is_a_number_or_an_interpolated_one(project: Path, tmp_path: Path) -> None:
+    from devenv.profile.dump import to_dict
+
+    write_profile(project, "env: {POOL: '7', BAD: lots}\nwindows:\n  - {name: a, command: x, db_pool: 5}\n"
+                           "  - {name: b, panes: [x, y], db_pool: '${POOL}'}\n  - {name: c, command: x}\n"
+                           "  - {name: d, command: x, db_pool: '${BAD}'}\n")
+    profile = load(project)
+    assert [w.db_pool for w in profile.windows] == ["5", "${POOL}", None, "${BAD}"]
+    with pytest.raises(ProfileError) as info:
+        resolve(profile, project, environ={})
+    assert "windows.d.db_pool" in str(info.value) and "'lots'" in str(info.value)
+    write_profile(project, "env: {POOL: '7'}\nwindows:\n  - {name: a, command: x, db_pool: 5}\n"
+                           "  - {name: b, panes: [x, y], db_pool: '${POOL}'}\n  - {name: c, command: x, db_pool: 0}\n")
+    resolved = resolve(load(project), project, environ={})
+    assert [w.pool_size for w in resolved.profile.windows] == [5, 7, 0]
+    assert [w.get("db_pool") for w in to_dict(load(project))["windows"]] == [5, "${POOL}", 0]
 
 
 # Any YAML text gives a profile or a clean ProfileError, never another exception.

@@ -97,6 +97,8 @@ VALID = [
     "windows: [{name: a, db: DATABASE_URL}, {name: b, logs: 'x.log'}, {name: c, logs: [a, b]},"
     " {name: d, db: null, command: x}]",
     "windows: [{name: a, enabled: false}, {name: b, focus: true, env: {}}]",
+    "windows: [{name: a, command: x, db_pool: 5}, {name: b, panes: [x, y], db_pool: '${POOL}'},"
+    " {name: c, db_pool: 0}, {name: d, db_pool: ' 3 '}, {name: e, db_pool: null, db: X}]",
     "requires: {commands: [node, 'node>=18', 'python3 >= 3.10', pg_dump], env: [A, B_1], ports: [1, 65535, '80', ' 81 ', '${PORT}'],"
     " files: [x, {path: y}, {path: z, hint: do it}], database: DIRECT_URL,"
     " checks: [{name: n, run: 'true'}, {name: m, run: x, hint: h}]}\nwindows: [{name: a}]",
@@ -129,6 +131,13 @@ INVALID = [
     "windows: [{name: a, max_restarts: many}]",
     "windows: [{name: a, max_restarts: true}]",
     "windows: [{name: a, after: null}]",
+    "windows: [{name: a, db_pool: -1}]",
+    "windows: [{name: a, db_pool: many}]",
+    "windows: [{name: a, db_pool: true}]",
+    "windows: [{name: a, db_pool: 2.5}]",
+    "windows: [{name: a, db_pool: ''}]",
+    "windows: [{name: a, db: DATABASE_URL, db_pool: 1}]",
+    "windows: [{name: a, logs: [x], db_pool: 0}]",
     "windows: [{name: a, logs: []}]",
     "windows: [{name: a, logs: null}]",
     "env: [A]\nwindows: [{name: a}]",

@@ -2,11 +2,16 @@
 
 ``db top`` lives in a window for hours, so it runs as a lean process
 (``python -m devenv.cli.dbviews top ...``, no click, no profile loading) that
-keeps one connection open; the URL travels in its environment, never its argv.
+opens one connection once and keeps it (none in socket-only mode, when the server
+refuses it for want of slots); the URL travels in its environment, never its argv.
+
+``db console`` retries by itself with backoff while the database is down, and says
+``waiting`` in its pane's status meanwhile (``ps`` shows it), until the database answers.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -20,11 +25,12 @@ from typing import Any
 
 from devenv.cli.render import db_status, top_frame
 from devenv.db.shell import run_shell
-from devenv.db.status import Monitor, collect
 from devenv.db.url import DbUrl, parse_url
 from devenv.errors import DbError, DevenvError
+from devenv.ops.dbstatus import Watch, status
 from devenv.secrets import Masker
-from devenv.wait import Stopped, sleep, stopped_by
+from devenv.session.live import SessionAt
+from devenv.wait import Stopped, backoff, sleep, stopped_by
 
 _HOME, _CLEAR_EOL, _CLEAR_EOS = "\x1b[H", "\x1b[K", "\x1b[J"
 
@@ -37,17 +43,20 @@ def _size(out: Any) -> tuple[int, int]:
         return tuple(shutil.get_terminal_size())  # type: ignore[return-value]
 
 
-def top(url: DbUrl, url_text: str, interval: float, out: Any, stdin: Any, mask: Any = str) -> int:
-    """Refresh the status in place until q, Ctrl-C or SIGTERM; reads keys without blocking the refresh."""
+def top(url: DbUrl, url_text: str, interval: float, out: Any, stdin: Any, mask: Any = str,
+        session_at: SessionAt | None = None) -> int:
+    """Refresh the status in place until q, Ctrl-C or SIGTERM; reads keys without blocking the refresh.
+
+    Keys: q quits, r refreshes now, c leaves socket-only mode (tries to connect).
+    """
     fd = stdin.fileno() if stdin is not None and stdin.isatty() else None
     is_tty = out.isatty()
-    monitor = Monitor(url, max(1.0, min(interval, 3.0)))
+    watch = Watch(url, max(1.0, min(interval, 3.0)), session_at)
     saved_term = None
-    status: dict[str, Any] | None = None
+    last: dict[str, Any] | None = None
     try:
         with stopped_by(signal.SIGTERM):
             if fd is not None:
-
                 saved_term = termios.tcgetattr(fd)
                 tty.setcbreak(fd)
             if is_tty:
@@ -55,13 +64,14 @@ def top(url: DbUrl, url_text: str, interval: float, out: Any, stdin: Any, mask: 
             while True:
                 error = None
                 try:
-                    status = monitor.collect()
-                    status["time"] = time.strftime("%H:%M:%S")
+                    last = watch.collect()
+                    last["time"] = time.strftime("%H:%M:%S")
                 except DbError as exc:
                     error = exc.message
                 cols, rows = _size(out) if is_tty else (10_000, 10_000)
-                header = f"devenv db top  {time.strftime('%H:%M:%S')}  every {interval:g}s  q: quit  {url_text}"
-                lines = [mask(ln) for ln in top_frame(status, error, header, cols, rows)]
+                keys = "q: quit  c: connect" if watch.socket_only else "q: quit"
+                header = f"devenv db top  {time.strftime('%H:%M:%S')}  every {interval:g}s  {keys}  {url_text}"
+                lines = [mask(ln) for ln in top_frame(last, error, header, cols, rows)]
                 if is_tty:
                     out.write(_HOME + "".join(ln + _CLEAR_EOL + "\r\n" for ln in lines) + _CLEAR_EOS)
                 else:
@@ -74,49 +84,61 @@ def top(url: DbUrl, url_text: str, interval: float, out: Any, stdin: Any, mask: 
                         continue
                     ready, _, _ = select.select([fd], [], [], remaining)
                     if ready:
-                        keys = os.read(fd, 64).decode(errors="replace").lower()
-                        if not keys or "q" in keys:  # EOF: the terminal went away
+                        pressed = os.read(fd, 64).decode(errors="replace").lower()
+                        if not pressed or "q" in pressed:  # EOF: the terminal went away
                             return 0
-                        if "r" in keys or "\x0c" in keys:
+                        if "c" in pressed and watch.socket_only:
+                            watch.try_connect()
+                            break
+                        if "r" in pressed or "\x0c" in pressed:
                             break
     except (KeyboardInterrupt, Stopped):
         return 0
     finally:
-        monitor.close()
+        watch.close()
         if saved_term is not None and fd is not None:
-
             termios.tcsetattr(fd, termios.TCSADRAIN, saved_term)
         if is_tty:
             out.write("\x1b[?25h\x1b[?1049l")
             out.flush()
 
 
-def exec_top(url: DbUrl, label: str, interval: float) -> int:
+def exec_top(url: DbUrl, label: str, interval: float, session_at: SessionAt | None = None) -> int:
     """Replace this process with a lean one running :func:`top` (no click, no profile loading).
 
     ``db top`` lives in a window for hours: the lean process keeps it under ~40 MB. The URL
-    travels in the new process's environment (``DEVENV_DB_URL``), never on its argv.
+    travels in the new process's environment (``DEVENV_DB_URL``), never on its argv; the session
+    whose windows name the holders (not a secret) on its argv.
     """
     env = dict(os.environ)
     env["DEVENV_DB_URL"] = f"sqlite:///{url.path}" if url.scheme == "sqlite" else url.libpq_url(with_password=True)
     sys.stdout.flush()
     sys.stderr.flush()
-    argv = [sys.executable, "-m", "devenv.cli.dbviews", "top", repr(interval), label]
+    argv = [sys.executable, "-m", "devenv.cli.dbviews", "top", repr(interval), label, json.dumps(session_at)]
     try:
         os.execve(sys.executable, argv, env)
     except OSError:  # cannot exec: run it here
         pass
-    return top(url, label, interval, sys.stdout, sys.stdin, Masker([url.password or ""]))
+    return top(url, label, interval, sys.stdout, sys.stdin, Masker([url.password or ""]), session_at)
+
+
+def _session_arg(text: str) -> SessionAt | None:
+    data = json.loads(text)
+    if isinstance(data, list) and len(data) == 3 and isinstance(data[1], str):
+        return SessionAt(data[0] if isinstance(data[0], str) else None, data[1],
+                         data[2] if isinstance(data[2], str) else None)
+    return None
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m devenv.cli.dbviews top INTERVAL LABEL`` with the URL in $DEVENV_DB_URL."""
-    if len(argv) != 3 or argv[0] != "top":
-        sys.stderr.write("usage: DEVENV_DB_URL=... python -m devenv.cli.dbviews top INTERVAL LABEL\n")
+    """``python -m devenv.cli.dbviews top INTERVAL LABEL [SESSION-JSON]`` with the URL in $DEVENV_DB_URL."""
+    if len(argv) not in (3, 4) or argv[0] != "top":
+        sys.stderr.write("usage: DEVENV_DB_URL=... python -m devenv.cli.dbviews top INTERVAL LABEL [SESSION]\n")
         return 2
     try:
         url = parse_url(os.environ.pop("DEVENV_DB_URL", ""), Path("/"))
-        return top(url, argv[2], float(argv[1]), sys.stdout, sys.stdin, Masker([url.password or ""]))
+        where = _session_arg(argv[3]) if len(argv) == 4 else None
+        return top(url, argv[2], float(argv[1]), sys.stdout, sys.stdin, Masker([url.password or ""]), where)
     except DevenvError as exc:
         sys.stderr.write(f"error: {exc.format_message()}\n")
         return exc.exit_code
@@ -125,47 +147,116 @@ def _main(argv: list[str]) -> int:
         return 1
 
 
-def banner(url: DbUrl, url_text: str, source: str, timeout: float, out: Any, mask: Any = str) -> bool:
+# --------------------------------------------------------------------------- console
+
+
+class PaneState:
+    """The console's word in its pane's status file: ``waiting`` while the database is down.
+
+    Only in a ``db:`` window devenv started (``DEVENV_STATE`` and ``DEVENV_DB``/``DEVENV_DB_URL``
+    set): the runner wrote ``running <pid>`` before starting the console, which is given back once
+    the database answers.
+    """
+
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        managed = env.get("DEVENV_STATE") and (env.get("DEVENV_DB") or env.get("DEVENV_DB_URL"))
+        self.prefix = Path(env["DEVENV_STATE"]) if managed else None
+        self.saved: str | None = None
+
+    def waiting(self) -> None:
+        from devenv.session import records
+
+        if self.prefix is None:
+            return
+        current = records.read_status(self.prefix)
+        if current.word == "running":
+            self.saved = str(current)
+            records.write_status(self.prefix, "waiting")
+
+    def running(self) -> None:
+        from devenv.session import records
+
+        if self.prefix is not None and self.saved is not None:
+            if records.read_status(self.prefix).word == "waiting":
+                records.write_status(self.prefix, self.saved)
+            self.saved = None
+
+
+def banner(url: DbUrl, url_text: str, source: str, timeout: float, out: Any, mask: Any = str,
+           session_at: SessionAt | None = None) -> bool:
     """Print the compact status (or why the database is not reachable); True when reachable."""
     if out.isatty():
         out.write("\x1b[H\x1b[2J")
     out.write(f"devenv db console: {url_text} (from {source})\n")
     out.flush()
     try:
-        status = collect(url, timeout)
+        result = status(url, timeout, session_at)
     except DbError as exc:
         out.write(mask(f"database not reachable: {exc.message}") + "\n")
         if exc.hint:
             out.write(f"hint: {exc.hint}\n")
         out.flush()
         return False
-    status.update(url=url_text, source=source)
-    out.write("\n".join(mask(ln) for ln in db_status(status, compact=True)[1:]) + "\n\n")
+    result.update(url=url_text, source=source)
+    out.write("\n".join(mask(ln) for ln in db_status(result, compact=True)[1:]) + "\n\n")
     out.flush()
-    return True
+    return result.get("connected", True) is not False
 
 
-def console(url: DbUrl, url_text: str, source: str, out: Any, mask: Any = str, timeout: float = 5.0) -> int:
-    """Banner, then the shell; when it exits, offer a restart instead of leaving the window dead."""
+def _line_within(stdin: Any, seconds: float) -> str | None:
+    """A line typed within ``seconds`` (None: none; '' at end of input)."""
+    try:
+        ready, _, _ = select.select([stdin], [], [], seconds)
+    except (OSError, ValueError):  # no selectable stdin: just wait
+        sleep(seconds)
+        return None
+    if not ready:
+        return None
+    line: str = stdin.readline()
+    return line if line else ""
+
+
+def console(url: DbUrl, url_text: str, source: str, out: Any, mask: Any = str, timeout: float = 5.0,
+            session_at: SessionAt | None = None, stdin: Any = None) -> int:
+    """Banner, then the shell; when it exits, offer a restart instead of leaving the window dead.
+
+    While the database is down (or full), retry by itself with backoff (0.25 s doubling to 2 s),
+    marking the pane ``waiting``; Enter retries now, ``s`` opens the shell anyway.
+    """
+    stdin = sys.stdin if stdin is None else stdin
+    pane = PaneState()
     force = False
-    while True:
-        if banner(url, url_text, source, timeout, out, mask) or force:
-            code = run_shell(url)
-            if code:
-                out.write(f"(the client exited with code {code})\n")
-            prompt = "console exited; press Enter to restart, Ctrl-C to quit "
-        else:
-            prompt = "press Enter to retry, s and Enter to open the shell anyway, Ctrl-C to quit "
-        out.flush()
-        try:
-            answer = input(prompt)
-        except (KeyboardInterrupt, EOFError):
-            out.write("\n")
-            return 0
-        force = answer.strip().lower() == "s"
+    delays = None
+    try:
+        while True:
+            if banner(url, url_text, source, timeout, out, mask, session_at) or force:
+                pane.running()
+                delays = None
+                code = run_shell(url)
+                if code:
+                    out.write(f"(the client exited with code {code})\n")
+                out.write("console exited; press Enter to restart, Ctrl-C to quit ")
+                out.flush()
+                if not stdin.readline():  # end of input
+                    out.write("\n")
+                    return 0
+                force = False
+                continue
+            pane.waiting()
+            delays = delays or backoff(0.25, 2.0, 2.0)
+            delay = next(delays)
+            out.write(f"retrying by itself in {delay:g}s; Enter: retry now, s and Enter: open the shell anyway, "
+                      "Ctrl-C: quit\n")
+            out.flush()
+            answer = _line_within(stdin, delay)
+            if answer == "":
+                return 0
+            force = (answer or "").strip().lower() == "s"
+    except KeyboardInterrupt:
+        out.write("\n")
+        return 0
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(_main(sys.argv[1:]))

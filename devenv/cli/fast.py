@@ -78,6 +78,11 @@ def run_up(opts: Options, *, detach: bool = False, dry_run: bool = False, no_che
 
         echo(checklist(list(exc.results), color=sys.stderr.isatty()), err=True)
         raise
+    if result.warnings:
+        from devenv.cli.render import warnings
+
+        for line in warnings(result.warnings):
+            echo(line, err=True)
     if dry_run:
         sys.stdout.write(result.script or "")
         echo(f"# dry run: {'would build' if result.created else 'would repair'} session {result.session}; "

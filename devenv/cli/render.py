@@ -40,23 +40,38 @@ def _can_encode(text: str) -> bool:
 
 
 def checklist(results: Sequence[CheckResult], *, color: bool, unicode: bool | None = None) -> str:
-    """The checklist: mark, check, what was found, and a hint under each failure."""
+    """The checklist: mark, check, what was found, and a hint under each failure or warning."""
     if unicode is None:
-        unicode = _can_encode("✓✗")
-    good, bad = ("✓", "✗") if unicode else ("ok", "XX")
+        unicode = _can_encode("✓✗⚠")
+    good, bad, warn = ("✓", "✗", "⚠") if unicode else ("ok", "XX", "!!")
     width = min(max((len(r.name) for r in results), default=0), 32)
     lines = []
     for r in results:
-        mark = good if r.ok else bad
+        mark = warn if r.warn else good if r.ok else bad
         if color:
-            mark = f"{_GREEN}{good}{_RESET}" if r.ok else f"{_RED}{_BOLD}{bad}{_RESET}"
+            mark = (f"{_YELLOW}{_BOLD}{warn}{_RESET}" if r.warn else f"{_GREEN}{good}{_RESET}" if r.ok
+                    else f"{_RED}{_BOLD}{bad}{_RESET}")
         lines.append(f"{mark} {r.name.ljust(width)}  {r.detail}")
         if r.hint:
             hint = f"hint: {r.hint}"
             lines.append("    " + (f"{_YELLOW}{hint}{_RESET}" if color else hint))
     failed = sum(not r.ok for r in results)
-    lines.append(f"{failed} of {len(results)} checks failed" if failed else f"all {len(results)} checks passed")
+    warned = sum(r.warn for r in results)
+    note = f", {warned} warning{'s' if warned != 1 else ''}" if warned else ""
+    lines.append(f"{failed} of {len(results)} checks failed{note}" if failed
+                 else f"all {len(results)} checks passed{note}")
     return "\n".join(lines)
+
+
+def warnings(results: Sequence[CheckResult]) -> list[str]:
+    """One line per warning (``up`` goes on, and says what it saw)."""
+    out = []
+    for r in results:
+        if r.warn:
+            out.append(f"warning: {r.name}: {r.detail}")
+            if r.hint:
+                out.append(f"  hint: {r.hint}")
+    return out
 
 
 # --------------------------------------------------------------------------- down, restart, ps
@@ -176,6 +191,61 @@ def _who(item: Mapping[str, Any]) -> str:
     return f"pid {item['pid']} ({app})" if app else f"pid {item['pid']}"
 
 
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def ties(names: Sequence[str], n: int) -> str:
+    """``the biggest holder is X with 5``, or ``the biggest holders are X, Y and Z with 5 each``."""
+    if not names:
+        return ""
+    if len(names) == 1:
+        return f"the biggest holder is {names[0]} with {n}"
+    return f"the biggest holders are {_and(list(names))} with {n} each"
+
+
+def holders_line(h: Mapping[str, Any], limit: int = 12) -> str:
+    """``worker.0 5, worker.1 5, web 2; outside the session: psql (pid 4711) 1``."""
+    mine = [f"{w['label']} {w['connections']}" for w in h["windows"]]
+    text = ", ".join(mine[:limit] + ([f"{len(mine) - limit} more"] if len(mine) > limit else []))
+    if h["others"]:
+        outside = ", ".join(f"{o['label']} {o['connections']}" for o in h["others"][:limit])
+        where = "outside the session: " if h.get("session") is not None and mine else ""
+        text += ("; " if text else "") + where + outside
+    if h.get("unowned"):
+        text += ("; " if text else "") + f"{h['unowned']} by processes devenv may not see"
+    return text or "none on this machine"
+
+
+def _biggest_holders(h: Mapping[str, Any]) -> tuple[list[str], int]:
+    items = list(h["windows"]) + list(h["others"])
+    top = max((i["connections"] for i in items), default=0)
+    return [i["label"] for i in items if i["connections"] == top and top], top
+
+
+def _holders_table(h: Mapping[str, Any]) -> list[str]:
+    rows = [(i["label"], str(i["connections"]), "-" if i.get("server") is None else str(i["server"]),
+             ", ".join(_app(n) for n in i.get("server_names") or []) or i.get("appname") or "-")
+            for i in list(h["windows"]) + list(h["others"])]
+    if not rows:
+        return ["  no process on this machine holds a connection"]
+    header = ("holder", "sockets", "server", "application_name")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(3)]
+    lines = [f"  {header[0]:<{widths[0]}}  {header[1]:>{widths[1]}}  {header[2]:>{widths[2]}}  {header[3]}"]
+    for r in rows:
+        lines.append(f"  {r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}")
+    if h.get("unowned"):
+        lines.append(f"  {h['unowned']} held by processes devenv may not see")
+    return lines
+
+
+def _ordinary(c: Mapping[str, Any]) -> str:
+    """For a superuser's view: what an ordinary role (the app's, usually) may use."""
+    cap = c.get("capacity") or {}
+    held = int(cap.get("superuser_reserved") or 0) + int(cap.get("reserved_connections") or 0)
+    return f" (an ordinary role may use {c['max'] - held}: {held} reserved)" if held else ""
+
+
 def db_status(status: Mapping[str, Any], compact: bool = False) -> list[str]:
     """The human report of a status, one string per line."""
     head = f"{status.get('url', '')}" + (f"  (from {status['source']})" if status.get("source") else "")
@@ -186,19 +256,46 @@ def db_status(status: Mapping[str, Any], compact: bool = False) -> list[str]:
         return [head, f"reachable  SQLite {status['sqlite_version']}  {status['path']}",
                 f"size {size(status['size'])}  journal mode {status['journal_mode']}",
                 f"tables ({len(tables)}): {', '.join(tables) if tables else 'none'}"]
+    holders = status.get("holders")
+    if not status.get("connected", True):
+        lines = [head, f"the server refused us: {status.get('refused')}"]
+        if holders is not None:
+            lines.append(f"holders: {holders_line(holders)} (from sockets: the server refused us)")
+            names, n = _biggest_holders(holders)
+            lines.append(f"  {holders['total']} connections held from this machine" + (f"; {ties(names, n)}" if names else ""))
+            if holders.get("note"):
+                lines.append(f"  (incomplete: {holders['note']})")
+        return lines
     c = status["connections"]
+    usable, limit, reserved = c.get("usable", c["max"]), c["max"], c.get("reserved", 0)
     lines = [head, f"reachable  latency {status['latency_ms']:.1f} ms  PostgreSQL {status['server_version']}",
-             f"connections {c['total']}/{c['max']} ({c['percent']}%) in use, this one included",
+             f"connections {c['total']}/{usable} ({c['percent']}%) in use, this one included"
+             + (f" (max_connections {limit}, {reserved} reserved)" if reserved else _ordinary(c)),
              "  " + "  ".join(f"{state} {n}" for state, n in c["by_state"].items())]
+    if c.get("hidden"):
+        lines.append(f"  ({c['hidden']} of other roles, whose state this role may not see: grant it "
+                     "pg_read_all_stats to see them)")
     if compact:
         apps = "  ".join(f"{_app(a)} {n}" for a, n in c["by_application"].items())
         lines.append(f"  by application: {apps}")
+        if holders is not None:
+            lines.append(f"  by window (sockets): {holders_line(holders)}")
     else:
         lines += _app_table(c)
+        if holders is not None:
+            lines.append("holders (the socket table's count, and the server's for the same connections):")
+            lines += _holders_table(holders)
+            if holders.get("server_only"):
+                lines.append("  not seen in this machine's socket table: " + ", ".join(
+                    f"{_app(a)} {n}" for a, n in holders["server_only"].items()))
+            if holders.get("note"):
+                lines.append(f"  (incomplete: {holders['note']})")
     if c["warning"]:
-        top = next(iter(c["by_application"].items()), None)
-        biggest = f"; the biggest holder is {_app(top[0])} with {top[1]}" if top else ""
-        lines.append(f"warning: {c['total']}/{c['max']} connections in use ({c['percent']}% of max_connections): "
+        big = c.get("biggest") or {}
+        names = [_app(n) for n in big.get("names", [])]
+        biggest = f"; {ties(names, big.get('count', 0))}" if names else ""
+        of = "of max_connections" if not reserved else f"of the {usable} usable: max_connections {limit}, {reserved} reserved"
+        lines.append(f"warning: {c['total']}/{usable} connections in use ({c['percent']}% {of}): "
                      f"close to exhaustion{biggest}")
     locks = status["locks"]
     if locks["waiting"]:
@@ -242,14 +339,27 @@ def _app_table(c: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def connection_line(status: Mapping[str, Any] | None) -> str | None:
+    """``db top``'s own connection: one kept open, or none (socket-only)."""
+    conn = (status or {}).get("connection")
+    if not conn:
+        return None
+    if conn.get("kept"):
+        return f"devenv's connection: one, kept open (server pid {conn.get('backend_pid')}), counted above"
+    return (f"devenv's connection: none, socket-only (the server refused us: {conn.get('why')}); "
+            "c: try to connect")
+
+
 def top_frame(status: Mapping[str, Any] | None, error: str | None, header: str, width: int,
               height: int) -> list[str]:
-    """One screen of ``db top``: header, a reconnecting line when broken, the last status."""
+    """One screen of ``db top``: header, its own connection, a reconnecting line when broken, the last status."""
     lines = [header]
     if error:
         lines.append(f"reconnecting: {error}")
         if status:
             lines.append(f"(last status, from {status.get('time', '?')})")
+    elif (own := connection_line(status)) is not None:
+        lines.append(own)
     if status:
         lines += db_status(status)[1:]
     return [ln[: max(width - 1, 10)] for ln in lines[: max(height - 1, 3)]]

@@ -18,50 +18,90 @@ from devenv.db.url import DbUrl
 from devenv.errors import DbError
 from devenv.wait import backoff, sleep
 
-# (pattern in libpq's message, cause shown to the user, worth retrying)
-_CAUSES: tuple[tuple[str, str, bool], ...] = (
-    ("connection refused", "connection refused (is PostgreSQL running on that port?)", True),
-    ("timeout expired", "timed out", True),
-    ("timed out", "timed out", True),
-    ("no such file or directory", "no server socket there (is PostgreSQL running?)", True),
-    ("starting up", "the server is starting up", True),
-    ("shutting down", "the server is shutting down", True),
-    ("too many clients", "too many connections: every slot of max_connections is taken", True),
+FULL = "too many connections"
+
+# (pattern in libpq's message, cause shown to the user, worth retrying in a wait, a definite answer
+# for a check). "Definite": asking again within seconds gives the same answer (nothing listens there,
+# no such host, the pool is full), so a check says it at once; readiness waits keep retrying.
+_CAUSES: tuple[tuple[str, str, bool, bool], ...] = (
+    ("connection refused", "connection refused (is PostgreSQL running on that port?)", True, True),
+    ("timeout expired", "timed out", True, False),
+    ("timed out", "timed out", True, False),
+    ("no such file or directory", "no server socket there (is PostgreSQL running?)", True, True),
+    ("starting up", "the server is starting up", True, False),
+    ("shutting down", "the server is shutting down", True, False),
+    ("too many clients", FULL + ": every slot of max_connections is taken", True, True),
     ("remaining connection slots are reserved",
-     "too many connections: only reserved slots are left (max_connections nearly exhausted)", True),
-    ("password authentication failed", "authentication failed", False),
-    ("no password supplied", "authentication failed: no password supplied", False),
-    ("authentication failed", "authentication failed", False),
-    ("could not translate host name", "unknown host", False),
-    ("name or service not known", "unknown host", False),
-    ("network is unreachable", "network is unreachable", True),
-    ("no route to host", "no route to host", True),
+     FULL + ": only the slots reserved for superusers (or privileged roles) are left", True, True),
+    ("password authentication failed", "authentication failed", False, True),
+    ("no password supplied", "authentication failed: no password supplied", False, True),
+    ("authentication failed", "authentication failed", False, True),
+    ("could not translate host name", "unknown host", False, True),
+    ("name or service not known", "unknown host", False, True),
+    ("failed to resolve host", "unknown host", False, True),
+    ("temporary failure in name resolution", "unknown host", False, True),
+    ("nodename nor servname", "unknown host", False, True),
+    ("network is unreachable", "network is unreachable", True, True),
+    ("no route to host", "no route to host", True, True),
 )
+
+
+class ConnectError(DbError):
+    """The server could not be reached or refused us; ``cause`` is the short reason (see :func:`classify`)."""
+
+    def __init__(self, message: str, *, cause: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.cause = cause
+
+    @property
+    def full(self) -> bool:
+        """The server answered, but has no connection slot left for us."""
+        return is_full(self.cause)
+
+
+def is_full(cause: str) -> bool:
+    return cause.startswith(FULL)
+
+
+def _match(message: str) -> tuple[str, bool, bool] | None:
+    low = message.lower()
+    for pattern, cause, retry, definite in _CAUSES:
+        if pattern in low:
+            return cause, retry, definite
+    return None
 
 
 def classify(message: str, url: DbUrl) -> tuple[str, bool]:
     """(short cause, whether retrying can help) for a libpq error message."""
-    low = message.lower()
     m = re.search(r'database "([^"]*)" does not exist', message)
     if m:
         return f"unknown database {m.group(1)!r}", False
     m = re.search(r'role "([^"]*)" does not exist', message)
     if m:
         return f"unknown user {m.group(1)!r}", False
-    for pattern, cause, retry in _CAUSES:
-        if pattern in low:
-            if cause.startswith("authentication failed") and url.user:
-                cause += f" for user {url.user!r}"
-            return cause, retry
+    found = _match(message)
+    if found:
+        cause, retry, _ = found
+        if cause.startswith("authentication failed") and url.user:
+            cause += f" for user {url.user!r}"
+        return cause, retry
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
     last = lines[0].rsplit(" failed: ", 1)[-1] if lines else "unknown error"
     return last, False
 
 
-def connect_postgres(url: DbUrl, timeout: float, *, application_name: str = "devenv") -> Any:
+def definite(message: str) -> bool:
+    """Whether a failure is an answer a check can give at once (refused, unknown host, pool full, ...)."""
+    found = _match(message)
+    return found is None or found[2]
+
+
+def connect_postgres(url: DbUrl, timeout: float, *, application_name: str = "devenv", retry: bool = True) -> Any:
     """An autocommit psycopg connection, retrying with backoff until ``timeout`` seconds pass.
 
-    Raises DbError naming host:port and the cause (refused, timed out, auth failed, ...).
+    ``retry=False`` (checks, ``db status``): a definite answer (refused, unknown host, the pool
+    is full, bad credentials) is raised at once; only a server starting up is waited for.
+    Raises ConnectError naming host:port and the cause.
     """
     import psycopg  # here: SQLite paths (db top on a SQLite file) never load it
 
@@ -77,10 +117,11 @@ def connect_postgres(url: DbUrl, timeout: float, *, application_name: str = "dev
             return psycopg.connect(**kwargs, password=url.password, autocommit=True)
         except psycopg.Error as exc:
             text = url.hide(str(exc))
-            cause, retry = classify(text, url)
+            cause, again = classify(text, url)
             delay = next(delays)
-            if not retry or time.monotonic() + delay >= deadline:
-                raise DbError(f"cannot connect to {url.where}: {cause}", hint=hint(cause, url)) from None
+            if not again or (not retry and definite(text)) or time.monotonic() + delay >= deadline:
+                raise ConnectError(f"cannot connect to {url.where}: {cause}", cause=cause,
+                                   hint=hint(cause, url)) from None
             sleep(delay)
 
 
@@ -94,7 +135,7 @@ def hint(cause: str, url: DbUrl, source: str | None = None) -> str:
         return f"start the database on {url.where}, or fix the host/port{where}"
     if "timed out" in cause:
         return f"is the database on {url.where} up and reachable? (check host, port, firewall{where})"
-    if cause.startswith("too many connections"):
+    if is_full(cause):
         return "some process holds every connection: stop idle workers or lower their pool sizes"
     if cause.startswith("unknown database"):
         return (f"create it: createdb -h {host} -p {port}{user} {url.dbname} "

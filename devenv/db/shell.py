@@ -1,8 +1,16 @@
 """The interactive client (``devenv db shell``): pgcli or psql, litecli or sqlite3.
 
-For PostgreSQL the password reaches the client through a 0600 pgpass file in a
-private folder, named by ``PGPASSFILE`` in the client's environment only, and
-deleted when the client exits: never its command line.
+For PostgreSQL the password reaches the client through a pgpass file named by ``PGPASSFILE`` in
+the client's environment only, never its command line:
+
+* Linux: a 0600 file that has no name at all (``O_TMPFILE``; else created and unlinked at once),
+  kept open by devenv and inherited by the client alone as ``PGPASSFILE=/dev/fd/N``. libpq
+  ``stat()``s that path and opens it again, which Linux allows for an unlinked file (each open
+  reads from the start; pgcli's second connection too). Nothing is ever left on disk, even when
+  devenv is killed with SIGKILL: the file goes with the last descriptor.
+* Elsewhere (``/dev/fd/N`` reopens share one offset there): a 0600 file in a private 0700 folder
+  ``devenv-db-<pid>-*``, deleted when the client exits; the folders of dead devenv processes
+  (a SIGKILL) are swept the next time a shell starts.
 """
 
 from __future__ import annotations
@@ -11,8 +19,10 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from devenv.db.url import DbUrl
@@ -52,41 +62,133 @@ def find_client(url: DbUrl, which: Callable[[str], str | None] = shutil.which) -
     raise DbError(f"no {' or '.join(names)} found on PATH", hint=hint)
 
 
-def _private_dir() -> str:
-
+def temp_base() -> str:
+    """Where the pgpass file goes: $XDG_RUNTIME_DIR when usable (a private tmpfs), else the temp folder."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    base = runtime if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK) else None
-    return tempfile.mkdtemp(prefix="devenv-db-", dir=base)  # mode 0700
+    if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK):
+        return runtime
+    return tempfile.gettempdir()
+
+
+def _unlinked_file(base: str) -> int:
+    """An open 0600 file with no name (Linux ``O_TMPFILE``; else created and unlinked at once)."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if flag:
+        try:
+            return os.open(base, flag | os.O_RDWR, 0o600)
+        except OSError:  # a filesystem without O_TMPFILE
+            pass
+    folder = tempfile.mkdtemp(prefix=f"devenv-db-{os.getpid()}-", dir=base)  # mode 0700
+    path = os.path.join(folder, "pgpass")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    finally:
+        with _ignored():
+            os.unlink(path)
+        with _ignored():
+            os.rmdir(folder)
+    return fd
+
+
+@contextmanager
+def _ignored() -> Iterator[None]:
+    try:
+        yield
+    except OSError:
+        pass
+
+
+def fd_path(fd: int) -> str | None:
+    """``/dev/fd/N`` when the system reopens it as a new file (Linux), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    for folder in ("/dev/fd", "/proc/self/fd"):
+        if os.path.isdir(folder):
+            return f"{folder}/{fd}"
+    return None
+
+
+def sweep_stale(base: str) -> None:
+    """Remove the pgpass folders of devenv processes that are gone (a SIGKILL left them; not Linux)."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        parts = name.split("-")
+        if not name.startswith("devenv-db-") or len(parts) < 4 or not parts[2].isdigit():
+            continue
+        pid = int(parts[2])
+        try:
+            os.kill(pid, 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # someone else's
+        path = os.path.join(base, name)
+        if os.path.isdir(path) and os.stat(path).st_uid == os.geteuid():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def passfile(url: DbUrl, base: str | None = None, *,
+             by_fd: bool | None = None) -> Iterator[tuple[dict[str, str], tuple[int, ...]]]:
+    """(environment for the client, fds it must inherit) holding ``url``'s password for one run.
+
+    ``by_fd``: the unlinked file passed as ``/dev/fd/N`` (default: on Linux), else the fallback
+    file in a private folder (see the module's docstring).
+    """
+    content = (pgpass_line(url) + "\n" + pgpass_line(url, dbname="*") + "\n").encode()
+    base = base or temp_base()
+    if by_fd is None:
+        by_fd = fd_path(0) is not None
+    if by_fd:
+        fd = _unlinked_file(base)
+        try:
+            os.write(fd, content)
+            os.fchmod(fd, 0o600)
+            yield {"PGPASSFILE": fd_path(fd) or f"/dev/fd/{fd}"}, (fd,)
+        finally:
+            os.close(fd)
+        return
+    sweep_stale(base)
+    folder = tempfile.mkdtemp(prefix=f"devenv-db-{os.getpid()}-", dir=base)  # mode 0700
+    path = os.path.join(folder, "pgpass")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        yield {"PGPASSFILE": path}, ()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_shell(url: DbUrl, environ: Mapping[str, str] | None = None) -> int:
     """Run the client as a child and return its exit code.
 
-    For PostgreSQL the password goes in a 0600 pgpass file in a private
-    directory, named by ``PGPASSFILE`` in the client's environment only, and
-    deleted when the client exits. SIGINT is ignored here while the client
-    (which handles Ctrl-C itself) runs; SIGTERM and SIGHUP are forwarded.
+    For PostgreSQL the password goes in a pgpass file named by ``PGPASSFILE`` in the client's
+    environment only (see :func:`passfile`). SIGINT is ignored here while the client (which
+    handles Ctrl-C itself) runs; SIGTERM and SIGHUP are forwarded.
     """
     client = find_client(url)
     env = dict(os.environ if environ is None else environ)
     env.setdefault("PGAPPNAME", "devenv db shell")
-    tmpdir = None
     if url.scheme == "sqlite":
-        argv = [client, str(url.path)]
-    else:
-        argv = [client, url.libpq_url(with_password=False)]
-        if url.password:
-            tmpdir = _private_dir()
-            passfile = os.path.join(tmpdir, "pgpass")
-            fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(pgpass_line(url) + "\n" + pgpass_line(url, dbname="*") + "\n")
-            env["PGPASSFILE"] = passfile
-            env.pop("PGPASSWORD", None)
+        return _run([client, str(url.path)], env, ())
+    argv = [client, url.libpq_url(with_password=False)]
+    env.pop("PGPASSWORD", None)
+    if not url.password:
+        return _run(argv, env, ())
+    with passfile(url) as (extra, fds):
+        return _run(argv, {**env, **extra}, fds)
+
+
+def _run(argv: list[str], env: Mapping[str, str], fds: tuple[int, ...]) -> int:
     saved: dict[int, Any] = {}
     received: list[int] = []
     try:
-        proc = subprocess.Popen(argv, env=env)
+        proc = subprocess.Popen(argv, env=dict(env), pass_fds=fds)
 
         def forward(signum: int, _frame: object) -> None:
             received.append(signum)
@@ -100,8 +202,6 @@ def run_shell(url: DbUrl, environ: Mapping[str, str] | None = None) -> int:
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
-        if tmpdir:
-            shutil.rmtree(tmpdir, ignore_errors=True)
     if received:  # we were told to stop too (devenv down, a closed window): die by that signal
         signal.signal(received[0], signal.SIG_DFL)
         os.kill(os.getpid(), received[0])

@@ -1,12 +1,17 @@
 """What the database is doing: collect (PostgreSQL, SQLite) and summarize.
 
 ``summarize`` is pure: rows of ``pg_stat_activity`` and ``pg_locks`` in, the
-JSON-ready status out (the CLI renders it). ``Monitor`` keeps one connection
-open for ``db top`` and reconnects when it breaks.
+JSON-ready status out (the CLI renders it); ``pg_status`` queries an open
+connection. Who holds the connections by window, and ``db top``'s kept
+connection, are :mod:`devenv.ops.dbstatus`'s.
 
 Counting: ``connections.total`` counts every client backend, devenv's own
 connection included (that is what ``max_connections`` limits); the "longest
-query" leaves devenv's own query out.
+query" leaves devenv's own query out. Capacity is what the URL's role may use:
+``max_connections`` less the slots reserved for superusers
+(``superuser_reserved_connections``) and, from PostgreSQL 16, for roles with
+``pg_use_reserved_connections`` (``reserved_connections``); the percentage and
+the warning are against it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from devenv.db.connect import connect_postgres, open_sqlite
+from devenv.db.connect import open_sqlite
 from devenv.db.url import DbUrl
-from devenv.errors import DbError
 
 STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)")
 WARN_RATIO = 0.8  # connection-pool exhaustion signal
@@ -26,19 +30,28 @@ WARN_RATIO = 0.8  # connection-pool exhaustion signal
 SETTINGS_SQL = """
 select split_part(current_setting('server_version'), ' ', 1) as server_version,
        current_setting('max_connections')::int as max_connections,
+       current_setting('superuser_reserved_connections')::int as superuser_reserved,
+       coalesce(current_setting('reserved_connections', true)::int, 0) as reserved,
+       coalesce((select rolsuper from pg_roles where rolname = current_user), false) as is_superuser,
+       case when current_setting('server_version_num')::int >= 160000
+            then pg_has_role(current_user, 'pg_use_reserved_connections', 'USAGE') else false end as use_reserved,
        current_setting('idle_in_transaction_session_timeout') as idle_tx_timeout,
        pg_backend_pid() as own_pid
 """
-# documented pg_stat_activity columns; client backends only
+# documented pg_stat_activity columns; client backends only. Without pg_read_all_stats, another role's
+# sessions show no backend_type (nor state, query, client_addr): those connected to a database count
+# (they hold slots; an autovacuum worker of the moment would be counted too) as ``hidden``.
 ACTIVITY_SQL = """
 select pid, coalesce(application_name, '') as application_name, usename as user, state, wait_event_type,
+       backend_type is null as hidden,
+       host(client_addr) as client_addr, client_port,
        extract(epoch from now() - query_start)::float8 as query_s,
        extract(epoch from now() - state_change)::float8 as state_s,
        extract(epoch from now() - xact_start)::float8 as xact_s,
        left(query, 300) as query,
        case when wait_event_type = 'Lock' then pg_blocking_pids(pid) end as blocked_by
   from pg_stat_activity
- where backend_type = 'client backend'
+ where backend_type = 'client backend' or (backend_type is null and datid is not null)
 """
 # objsubid 1: one int8 key (classid high half, objid low half); 2: two int4 keys
 ADVISORY_SQL = """
@@ -60,6 +73,27 @@ def _session(row: Mapping[str, Any], seconds: float | None) -> dict[str, Any]:
             "state": row.get("state"), "seconds": round(seconds or 0.0, 1), "query": row.get("query") or ""}
 
 
+def capacity(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """How many connections the URL's role may open: max_connections less what is reserved from it."""
+    limit = int(settings["max_connections"])
+    su_reserved = int(settings.get("superuser_reserved") or 0)
+    reserved = int(settings.get("reserved") or 0)
+    if settings.get("is_superuser"):
+        role, usable = "superuser", limit
+    elif settings.get("use_reserved"):
+        role, usable = "pg_use_reserved_connections", limit - su_reserved
+    else:
+        role, usable = "ordinary", limit - su_reserved - reserved
+    return {"max": limit, "usable": max(usable, 0), "reserved": limit - max(usable, 0),
+            "superuser_reserved": su_reserved, "reserved_connections": reserved, "role": role}
+
+
+def biggest(counts: Mapping[str, int]) -> tuple[list[str], int]:
+    """(every name with the highest count, that count): ties are ties."""
+    top = max(counts.values(), default=0)
+    return sorted(name for name, n in counts.items() if n == top and top), top
+
+
 def summarize(settings: Mapping[str, Any], activity: Iterable[Mapping[str, Any]],
               advisory: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The status of a PostgreSQL server from its settings, activity and advisory-lock rows."""
@@ -75,7 +109,8 @@ def summarize(settings: Mapping[str, Any], activity: Iterable[Mapping[str, Any]]
         by_app[app] = by_app.get(app, 0) + 1
         per = app_states.setdefault(app, {})
         per[state] = per.get(state, 0) + 1
-    total, limit = len(rows), int(settings["max_connections"])
+    cap = capacity(settings)
+    total, usable = len(rows), cap["usable"]
     active = [r for r in rows if r.get("state") == "active" and r["pid"] != own and r.get("query_s") is not None]
     idle_tx = [r for r in rows if (r.get("state") or "").startswith("idle in transaction")]
     longest = max(active, key=lambda r: r["query_s"], default=None)
@@ -85,17 +120,29 @@ def summarize(settings: Mapping[str, Any], activity: Iterable[Mapping[str, Any]]
     locks = [{"pid": r["pid"], "application_name": r["application_name"], "key": r["key"], "mode": r["mode"],
               "granted": bool(r["granted"]), "state": r.get("state"), "seconds": round(r.get("state_s") or 0.0, 1)}
              for r in advisory]
+    peers: dict[str, int] = {}  # who holds connections, devenv's own left out
+    for row in rows:
+        if row["pid"] != own:
+            peers[row["application_name"]] = peers.get(row["application_name"], 0) + 1
+    names, top = biggest(peers)
     status: dict[str, Any] = {
         "ok": True,
+        "connected": True,
         "server_version": settings.get("server_version"),
         "connections": {
-            "total": total, "max": limit, "percent": round(100 * total / limit) if limit else 0,
-            "warning": bool(limit) and total >= WARN_RATIO * limit,
+            "total": total, "max": cap["max"], "usable": usable, "reserved": cap["reserved"],
+            "capacity": cap,
+            "percent": round(100 * total / usable) if usable else 100,
+            "warning": total >= WARN_RATIO * usable,
             "by_state": by_state,
             "by_application": dict(sorted(by_app.items(), key=lambda kv: (-kv[1], kv[0]))),
             "by_application_state": app_states,
+            "biggest": {"names": names, "count": top},
+            "hidden": sum(bool(r.get("hidden")) for r in rows),  # other roles' sessions, details not visible
             "own_pid": own,
         },
+        "backends": [{"pid": r["pid"], "application_name": r["application_name"], "client_addr": r.get("client_addr"),
+                      "client_port": r.get("client_port")} for r in rows if r["pid"] != own],
         "locks": {"waiting": waiting, "advisory": locks},
         "longest_query": _session(longest, longest["query_s"]) if longest else None,
         "longest_idle_in_transaction": None,
@@ -140,44 +187,3 @@ def sqlite_status(url: DbUrl) -> dict[str, Any]:
     wal = url.path.with_name(url.path.name + "-wal")
     return {"ok": True, "path": str(url.path), "size": size + (wal.stat().st_size if wal.exists() else 0),
             "tables": tables, "journal_mode": journal, "sqlite_version": sqlite3.sqlite_version}
-
-
-class Monitor:
-    """One database, one connection kept open and reused; reconnects after a failure."""
-
-    def __init__(self, url: DbUrl, timeout: float) -> None:
-        self.url = url
-        self.timeout = timeout
-        self.conn: Any = None
-
-    def collect(self) -> dict[str, Any]:
-        if self.url.scheme == "sqlite":
-            return sqlite_status(self.url)
-        import psycopg  # PostgreSQL only: a SQLite `db top` never loads it
-
-        if self.conn is None or self.conn.closed:
-            self.conn = connect_postgres(self.url, self.timeout)
-            self.conn.execute("set statement_timeout = '5s'")
-        try:
-            return pg_status(self.conn)
-        except psycopg.Error as exc:
-            self.close()
-            first = (str(exc).strip().splitlines() or ["query failed"])[0]
-            raise DbError(f"lost the connection to {self.url.where}: {first}") from None
-
-    def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:  # closing a broken connection must not mask the real problem
-                pass
-            self.conn = None
-
-
-def collect(url: DbUrl, timeout: float) -> dict[str, Any]:
-    """A one-shot status (connects, queries, closes)."""
-    monitor = Monitor(url, timeout)
-    try:
-        return monitor.collect()
-    finally:
-        monitor.close()

@@ -177,6 +177,12 @@ def _query(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def query_value(url: str, name: str) -> str | None:
+    """The value of URL parameter ``name`` (e.g. Prisma's ``connection_limit``), None when absent."""
+    query = url.partition("?")[2].partition("#")[0]
+    return next((value for key, value in _query(query) if key == name), None)
+
+
 def _host_port(text: str, hostport: str) -> tuple[str | None, int | None]:
     if hostport.startswith("["):
         host, bracket, after = hostport[1:].partition("]")
@@ -244,11 +250,18 @@ def target(profile_env: Callable[[], tuple[Mapping[str, str], str | None]], expl
            console_env: Mapping[str, str] | None = None) -> tuple[DbUrl, str]:
     """(parsed URL, where it came from) for a ``db`` command.
 
-    ``explicit``: ``--url``. ``console_env``: for the console a ``db:`` window runs, its own
+    ``explicit``: ``--url``, a URL or the name of a variable holding one. ``console_env``: for the console a ``db:`` window runs, its own
     environment first (``$DEVENV_DB_URL``, then the variable ``$DEVENV_DB`` names). Then the
     profile's (``profile_env()``: its layered environment and its first ``db:`` window, loaded
     only when needed): the window's ``db:``, then DIRECT_URL, then DATABASE_URL.
     """
+    if explicit and is_env_name(explicit):  # --url VAR: the variable's value, as db: and requires.database take it
+        env, _ = profile_env()
+        value = env.get(explicit)
+        if not value:
+            raise DbError(f"--url names the variable {explicit}, which is not set",
+                          hint=f"define {explicit} in the profile's env or an env file, or pass a URL")
+        return parse_url(value, project), explicit
     if explicit:
         text, source = pick_url({}, explicit)
         return parse_url(text, project), source

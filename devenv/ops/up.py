@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from devenv.errors import CheckFailed, ForeignSession, NoSession
 from devenv.paths import SessionPaths
@@ -18,8 +18,11 @@ from devenv.profile.env import Resolved
 from devenv.profile.model import Profile
 from devenv.session import plan as planner
 from devenv.session import records
-from devenv.session.live import LiveSession
+from devenv.session.live import LiveSession, SessionAt
 from devenv.session.tmux import Tmux, to_script
+
+if TYPE_CHECKING:
+    from devenv.readiness.prereqs import CheckResult
 
 RUNNER = Path(__file__).resolve().parent.parent / "session" / "runner.sh"
 
@@ -31,6 +34,7 @@ class UpResult(NamedTuple):
     script: str | None = None  # the rendered (masked) script, for --dry-run
     focus: str | None = None
     notes: tuple[str, ...] = ()  # what the user should know (a state folder that cannot be written, ...)
+    warnings: tuple[CheckResult, ...] = ()  # checks that passed with a warning
 
 
 def plan_context(resolved: Resolved, tmux: Tmux) -> planner.Context:
@@ -79,15 +83,22 @@ def recorded_exits(paths: SessionPaths, live: LiveSession) -> LiveSession:
     return live._replace(panes=tuple(panes))
 
 
-def check_prerequisites(resolved: Resolved, tmux: Tmux, live: LiveSession | None) -> None:
-    """The prerequisite checks; ports held by the running session's own processes are no conflict."""
+def check_prerequisites(resolved: Resolved, tmux: Tmux, live: LiveSession | None) -> tuple[CheckResult, ...]:
+    """The prerequisite checks; the warnings when none failed.
+
+    Ports held by the running session's own processes are no conflict, and a database pool it
+    fills itself is a warning: its own load must not block repairing it.
+    """
     from devenv.readiness.prereqs import own_pids, run_checks
 
     own = own_pids(resolved, tmux.name) if live is not None else frozenset()
-    failed = [r for r in run_checks(resolved, own_pids=own) if not r.ok]
+    running = SessionAt(tmux.name, resolved.profile.session, str(resolved.project)) if live is not None else None
+    results = run_checks(resolved, own_pids=own, session_at=running)
+    failed = [r for r in results if not r.ok]
     if failed:
         raise CheckFailed(f"{len(failed)} prerequisite check{'s' if len(failed) > 1 else ''} failed; nothing was "
                           "started", results=failed, hint="fix them, or skip the checks with: devenv up --no-check")
+    return tuple(r for r in results if r.warn)
 
 
 def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = True) -> UpResult:
@@ -106,10 +117,11 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
         the_plan = make_plan(ctx, resolved, live)
         script = resolved.mask(to_script(the_plan.commands, one_line=False)) if the_plan.commands else ""
         return UpResult(session, live is None, the_plan.changes, script, the_plan.focus)
+    warned: tuple[CheckResult, ...] = ()
     with records.session_lock(paths, notes=notes):
         live = owned(tmux.session(session), resolved, tmux)
         if check:
-            check_prerequisites(resolved, tmux, live)
+            warned = check_prerequisites(resolved, tmux, live)
         if live is None and any(owner == str(resolved.project) and target == session
                                 for _, owner, target in tmux.builds()):
             from devenv.ops.down import remove_builds  # psutil: only when a build was cut short
@@ -120,7 +132,7 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
             records.new_session(paths, resolved.project, notes)
         tmux.apply(the_plan.commands, cleanup_session=the_plan.build_name, session=live.target if live else None,
                    windows=the_plan.windows, mask=resolved.mask)
-    return UpResult(session, live is None, the_plan.changes, None, the_plan.focus, tuple(notes))
+    return UpResult(session, live is None, the_plan.changes, None, the_plan.focus, tuple(notes), warned)
 
 
 def owned(live: LiveSession | None, resolved: Resolved, tmux: Tmux) -> LiveSession | None:

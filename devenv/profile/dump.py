@@ -67,6 +67,8 @@ def window_to_dict(w: Window) -> dict[str, Any]:
         d["restart"] = w.restart
     if w.max_restarts != DEFAULT_MAX_RESTARTS:
         d["max_restarts"] = w.max_restarts
+    if w.db_pool is not None:
+        d["db_pool"] = int(w.db_pool) if w.db_pool.isdigit() else w.db_pool
     return d
 
 

@@ -268,7 +268,11 @@ def resolve(profile: Profile, project: Path, environ: Mapping[str, str] | None =
             if ready.kind == "port" and (not target.isdigit() or not 0 < int(target) < 65536):
                 raise profile.error(f"windows.{w.name}.ready", f"not a TCP port: {target!r}")
             ready = Probe(ready.kind, target, ready.timeout, ready.interval)
+        db_pool = expand(w.db_pool, f"windows.{w.name}.db_pool", w_env)
+        if db_pool is not None and not re.fullmatch(r"\s*[0-9]+\s*", db_pool):
+            raise profile.error(f"windows.{w.name}.db_pool", f"must be a whole number >= 0, not {db_pool!r}")
         windows.append(w._replace(
+            db_pool=None if db_pool is None else str(int(db_pool)),
             cwd=expand(w.cwd, f"windows.{w.name}.cwd", w_env), panes=tuple(panes), ready=ready,
             db=expand(w.db, f"windows.{w.name}.db", w_env),
             logs=tuple(expand(g, f"windows.{w.name}.logs", w_env) or "" for g in w.logs),

@@ -201,6 +201,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
             focus=w.get("focus", False), layout=w.get("layout"), panes=w.get("panes", ()),
             ready=w.get("ready"), after=w.get("after", ()), restart=w.get("restart", "no"),
             max_restarts=w.get("max_restarts", DEFAULT_MAX_RESTARTS), db=w.get("db"), logs=w.get("logs", ()),
+            db_pool=w.get("db_pool"),
         ))
         focus_seen = focus_seen or w.get("focus", False)
 

@@ -56,6 +56,12 @@ class Window(NamedTuple):
     max_restarts: int = DEFAULT_MAX_RESTARTS
     db: str | None = None
     logs: tuple[str, ...] = ()
+    db_pool: str | None = None  # connections each pane opens: digits, or "${VAR}" until resolved
+
+    @property
+    def pool_size(self) -> int | None:
+        """``db_pool`` as a number (resolved profiles only); None when not set."""
+        return int(self.db_pool) if self.db_pool is not None and self.db_pool.isascii() and self.db_pool.isdigit() else None
 
     @property
     def kind(self) -> str:

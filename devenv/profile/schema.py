@@ -117,9 +117,14 @@ WINDOW: dict[str, Any] = {
         "db": {"anyOf": [TEXT, {"type": "null"}],
                "description": "A database console on this URL, or on the URL held by this variable."},
         "logs": _one_or_many("Files or globs to follow (relative to root).", min_items=1),
+        "db_pool": {"description": "How many database connections each pane opens (its pool size; 0: none), "
+                                   "for devenv doctor's prediction. A number, or ${VAR}.",
+                    "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^\\s*[0-9]+\\s*$"},
+                              {"type": "string", "pattern": "\\$\\{"}, {"type": "null"}]},
     },
     "not": {"anyOf": [{"allOf": [_present(a), _present(b)]}
-                      for i, a in enumerate(_KINDS) for b in _KINDS[i + 1:]]},
+                      for i, a in enumerate(_KINDS) for b in _KINDS[i + 1:]]
+            + [{"allOf": [_present("db_pool"), _present(k)]} for k in ("db", "logs")]},
 }
 
 REQUIRES: dict[str, Any] = {

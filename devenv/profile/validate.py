@@ -39,7 +39,7 @@ def close_matches(word: str, candidates: Iterable[str], n: int = 1) -> list[str]
 SESSION_REWRITES = frozenset(":.$\\")  # tmux stores ':' and '.' as '_', '$' as '\\$', '\\' as '\\\\'
 TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "requires")
 WINDOW_KEYS = ("name", "command", "cwd", "env", "enabled", "focus", "layout", "panes", "ready", "after",
-               "restart", "max_restarts", "db", "logs")
+               "restart", "max_restarts", "db", "logs", "db_pool")
 PANE_KEYS = ("command", "cwd", "env")
 PROBE_KEYS = PROBE_KINDS + ("timeout", "interval")
 REQUIRES_KEYS = ("commands", "env", "ports", "files", "database", "checks")
@@ -222,10 +222,23 @@ def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
         if not logs:
             raise src.error(path + ("logs",), "must list at least one file or glob")
         win["logs"] = tuple(_str(src, path + ("logs", i), g) for i, g in enumerate(logs))
+    if data.get("db_pool") is not None:
+        win["db_pool"] = _db_pool(src, path + ("db_pool",), data["db_pool"])
     kinds = [k for k in ("command", "panes", "db", "logs") if k in win]
     if len(kinds) > 1:
         raise src.error(path + (kinds[1],), f"a window has one of command, panes, db or logs; this one has {' and '.join(kinds)}")
+    if "db_pool" in win and kinds and kinds[0] in ("db", "logs"):
+        raise src.error(path + ("db_pool",), f"only windows that run commands take db_pool (this is a {kinds[0]}: window)")
     return win
+
+
+def _db_pool(src: Source, path: Key, value: Any) -> str:
+    """How many connections each pane opens: a whole number >= 0, or text holding ``${VAR}``."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and (re.fullmatch(r"\s*[0-9]+\s*", value) or "${" in value):
+        return value.strip()
+    raise src.error(path, f"must be a whole number >= 0 or ${{VAR}}, not {value!r}")
 
 
 def _pane(src: Source, path: Key, item: Any) -> Pane:

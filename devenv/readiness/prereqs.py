@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from devenv.fmt import duration
 from devenv.names import is_env_name
 from devenv.readiness.hints import file_hint, install_hint, relative, this_package_manager
 from devenv.secrets import mask_url
+from devenv.session.live import SessionAt
 from devenv.spawn import run_process, which
 
 if TYPE_CHECKING:
@@ -39,11 +40,16 @@ class CheckResult(NamedTuple):
     name: str  # e.g. "command node>=18", "port 3000", "env DATABASE_URL", "database DIRECT_URL", "tmux"
     ok: bool
     detail: str  # what was found (masked)
-    hint: str | None = None  # how to fix (None when ok)
+    hint: str | None = None  # how to fix (None when ok, unless a warning)
+    warn: bool = False  # passed, but worth a look (ok is True): nothing is blocked
 
 
 def _ok(name: str, detail: str) -> CheckResult:
     return CheckResult(name, True, detail, None)
+
+
+def _warn(name: str, detail: str, hint: str | None) -> CheckResult:
+    return CheckResult(name, True, detail, hint, True)
 
 
 def _fail(name: str, detail: str, hint: str | None) -> CheckResult:
@@ -364,9 +370,15 @@ def port_free(port: int, holders: set[int | None], own_pids: frozenset[int],
 # --------------------------------------------------------------------------- database
 
 
-def _postgres_reachable(label: str, url: str, resolved: Resolved, timeout: float, source: str) -> CheckResult:
-    """Connect (devenv.db: password as a keyword, never on an argv), retrying with backoff until ``timeout``."""
-    from devenv.db.connect import connect_postgres, hint
+def _postgres_reachable(label: str, url: str, resolved: Resolved, timeout: float, source: str,
+                        session_at: SessionAt | None) -> CheckResult:
+    """Connect (devenv.db: password as a keyword, never on an argv). A definite answer (refused,
+    unknown host, a full pool) comes at once; only a server starting up is waited for, up to ``timeout``.
+
+    A full pool names its holders (from the socket table); held by this session alone, it is a
+    warning: the session's own load must not block repairing it.
+    """
+    from devenv.db.connect import ConnectError, connect_postgres, hint
     from devenv.db.url import parse_url
     from devenv.errors import DbError, UsageError
 
@@ -374,15 +386,49 @@ def _postgres_reachable(label: str, url: str, resolved: Resolved, timeout: float
         parsed = parse_url(url, resolved.project)
     except (DbError, UsageError) as exc:
         return _fail(label, exc.message, f"fix the database URL {source}")
+    where = f"{parsed.where}/{parsed.dbname or ''}"
     try:
-        conn = connect_postgres(parsed, timeout)
+        conn = connect_postgres(parsed, timeout, retry=False)
+    except ConnectError as exc:
+        if exc.full:
+            return _pool_full(label, where, exc.cause, parsed, session_at)
+        return _fail(label, f"{where}: {exc.cause}", hint(exc.cause, parsed, source))
     except DbError as exc:
-        cause = exc.message.split(": ", 1)[-1]
-        return _fail(label, f"{parsed.where}/{parsed.dbname or ''}: {cause}", hint(cause, parsed, source))
+        return _fail(label, f"{where}: {exc.message}", f"check the database URL {source}")
     with conn:
         v = conn.info.server_version
     version = f"PostgreSQL {v // 10000}.{v % 10000}" if v >= 100000 else f"PostgreSQL {v}"
-    return _ok(label, f"{parsed.where}/{parsed.dbname or ''} reachable ({version})")
+    return _ok(label, f"{where} reachable ({version})")
+
+
+def _pool_full(label: str, where: str, cause: str, url: Any, session_at: SessionAt | None) -> CheckResult:
+    """The server refused us for want of slots: who holds them, and whether it is this session alone."""
+    from devenv.session.dbclients import scan, summary
+
+    try:
+        holders = scan(url, session_at)
+    except Exception as exc:  # the socket table is a help, never a failure of its own
+        return _fail(label, f"{where}: {cause}", f"some process holds every connection ({exc}); stop idle "
+                     "workers or lower their pool sizes (db_pool:, connection_limit=)")
+    held = summary(holders)
+    if holders.all_mine:
+        per_window: dict[str, int] = {}
+        for h in holders.mine:
+            per_window[h.window or h.label] = per_window.get(h.window or h.label, 0) + h.connections
+        biggest = max(per_window, key=lambda w: per_window[w])
+        return _warn(label, f"{where}: the pool is full, held by this session: {held}",
+                     "this session's own windows hold every connection: lower their pool sizes "
+                     f"(db_pool:, connection_limit=), or restart the biggest holder: devenv restart {shlex.quote(biggest)}")
+    if holders.others:
+        pids = " ".join(str(p) for h in holders.others for p in h.pids)
+        marked = next((h.mark for h in holders.others if h.mark), None)
+        stop = f"stop what you do not need (kill {pids})" + (f"; some belong to the devenv session {marked.split('/')[1]!r}"
+                                                             if marked and marked.count("/") >= 2 else "")
+        return _fail(label, f"{where}: {cause}; held by {held}",
+                     f"{stop}, or lower the pool sizes (db_pool:, connection_limit=)")
+    return _fail(label, f"{where}: {cause}; no process here holds a connection ({holders.note or 'remote clients'})",
+                 "the server's connections are held elsewhere: see pg_stat_activity as a superuser, or raise "
+                 "max_connections")
 
 
 def _sqlite_usable(label: str, url: str, root: Path) -> CheckResult:
@@ -407,7 +453,7 @@ def _tcp_reachable(label: str, url: str, timeout: float) -> CheckResult:
     return _fail(label, found, f"start the database on {found.split(': ')[0]}")
 
 
-def database_reachable(resolved: Resolved, spec: str, timeout: float) -> CheckResult:
+def database_reachable(resolved: Resolved, spec: str, timeout: float, session_at: SessionAt | None = None) -> CheckResult:
     var = spec if is_env_name(spec) else None
     url = resolved.env.get(spec, "") if var else spec
     label = f"database {var or mask_url(spec).split('?')[0]}"
@@ -417,10 +463,73 @@ def database_reachable(resolved: Resolved, spec: str, timeout: float) -> CheckRe
     scheme = url.split(":", 1)[0].lower()
     if scheme in ("postgres", "postgresql"):
         source = f"in {var} ({env_source(resolved, var)})" if var else "in the URL"
-        return _postgres_reachable(label, url, resolved, timeout, source)
+        return _postgres_reachable(label, url, resolved, timeout, source, session_at)
     if scheme == "sqlite":
         return _sqlite_usable(label, url, resolved.root)
     return _tcp_reachable(label, url, timeout)
+
+
+def _server_url(resolved: Resolved) -> tuple[str, str] | None:
+    """(URL, its name) of the session's PostgreSQL server: requires.database, else DIRECT_URL, DATABASE_URL."""
+    spec = resolved.profile.requires.database
+    candidates = [spec] if spec else ["DIRECT_URL", "DATABASE_URL"]
+    for name in candidates:
+        url = resolved.env.get(name, "") if is_env_name(name) else name
+        if url.split(":", 1)[0].lower() in ("postgres", "postgresql"):
+            return url, name if is_env_name(name) else mask_url(name).split("?")[0]
+    return None
+
+
+def database_pool(resolved: Resolved, timeout: float) -> CheckResult | None:
+    """The prediction: the connections the session may open against what the server allows the URL's role.
+
+    None when no window holds a URL of the session's server.
+    """
+    from devenv.db.connect import ConnectError, connect_postgres
+    from devenv.db.predict import describe, predict
+    from devenv.db.status import capacity
+    from devenv.db.url import parse_url
+    from devenv.errors import DbError, UsageError
+
+    found = _server_url(resolved)
+    if found is None:
+        return None
+    text, name = found
+    label = "database pool"
+    try:
+        url = parse_url(text, resolved.project)
+    except (DbError, UsageError):
+        return None  # the database check names a bad URL
+    prediction = predict(resolved, url)
+    if not prediction.shares:
+        return None
+    shares = describe(prediction)
+    opens = f"the session may open {prediction.total} connection{'s' if prediction.total != 1 else ''}"
+    if prediction.unknown:
+        opens += f" (and {len(prediction.unknown)} pane{'s' if len(prediction.unknown) != 1 else ''} of unknown pool size)"
+    try:
+        conn = connect_postgres(url, timeout, retry=False)
+    except (ConnectError, DbError) as exc:
+        cause = getattr(exc, "cause", exc.message)
+        return _ok(label, f"{opens} to {name}; the server's capacity is unknown ({cause}): {shares}")
+    from psycopg.rows import dict_row
+
+    with conn:
+        from devenv.db.status import SETTINGS_SQL
+
+        settings = conn.cursor(row_factory=dict_row).execute(SETTINGS_SQL).fetchone()
+    cap = capacity(settings)
+    allows = f"the server allows {cap['usable']}"
+    if cap["reserved"]:
+        allows += f" (max_connections {cap['max']}, {cap['reserved']} reserved)"
+    else:
+        allows += f" (max_connections {cap['max']})"
+    if prediction.total > cap["usable"]:
+        return _warn(label, f"{opens}; {allows}: {shares}",
+                     "lower the pool sizes (db_pool:, connection_limit= in the URL; db_pool: 0 for a window "
+                     "that opens none), or give the app a pooler in DATABASE_URL (e.g. pgbouncer) and keep "
+                     "DIRECT_URL for migrations")
+    return _ok(label, f"{opens}; {allows}: {shares}")
 
 
 # --------------------------------------------------------------------------- custom checks
@@ -446,11 +555,12 @@ def custom_check(resolved: Resolved, name: str, run: str, hint: str | None, time
 
 
 def plan_checks(resolved: Resolved, own_pids: frozenset[int], db_timeout: float,
-                check_timeout: float) -> list[tuple[str, Callable[[], CheckResult]]]:
+                check_timeout: float, session_at: SessionAt | None = None,
+                predict: bool = False) -> list[tuple[str, Callable[[], CheckResult | None]]]:
     """(name, function) for every check, in display order."""
     req = resolved.profile.requires
     env = resolved.env
-    tasks: list[tuple[str, Callable[[], CheckResult]]] = [("tmux", tmux_usable)]
+    tasks: list[tuple[str, Callable[[], CheckResult | None]]] = [("tmux", tmux_usable)]
     tasks += [(f"command {c}", partial(command_found, c.name, c.constraint, env)) for c in req.commands]
     tasks += [(f"env {n}", partial(env_set, resolved, n)) for n in req.env]
     if req.ports:
@@ -465,20 +575,27 @@ def plan_checks(resolved: Resolved, own_pids: frozenset[int], db_timeout: float,
     tasks += [(f"file {f.path}", partial(file_exists, resolved.root, f.path, f.hint)) for f in req.files]
     tasks += cwd_checks(resolved)
     if req.database:
-        tasks.append((f"database {req.database}", partial(database_reachable, resolved, req.database, db_timeout)))
+        tasks.append((f"database {req.database}",
+                      partial(database_reachable, resolved, req.database, db_timeout, session_at)))
+    if predict:
+        tasks.append(("database pool", partial(database_pool, resolved, db_timeout)))
     tasks += [(c.name, partial(custom_check, resolved, c.name, c.run, c.hint, check_timeout)) for c in req.checks]
     return tasks
 
 
 def run_checks(resolved: Resolved, *, own_pids: frozenset[int] = frozenset(), db_timeout: float = DEFAULT_DB_TIMEOUT,
-               check_timeout: float = DEFAULT_CHECK_TIMEOUT) -> list[CheckResult]:
+               check_timeout: float = DEFAULT_CHECK_TIMEOUT, session_at: SessionAt | None = None,
+               predict: bool = False) -> list[CheckResult]:
     """Run every check concurrently; results in profile order, every text masked.
 
-    ``own_pids``: the running session's processes; a port they hold is not a conflict.
+    ``own_pids``: the running session's processes; a port they hold is not a conflict. ``session_at``:
+    (tmux socket, session) of the session that may be running (a full database pool held by its
+    windows is a warning); None when none runs.
+    ``predict``: also compare the connections the session may open with the server's capacity (doctor).
     """
     import threading
 
-    tasks = plan_checks(resolved, frozenset(own_pids), db_timeout, check_timeout)
+    tasks = plan_checks(resolved, frozenset(own_pids), db_timeout, check_timeout, session_at, predict)
     results: list[CheckResult | None] = [None] * len(tasks)
 
     def run(i: int) -> None:
@@ -496,7 +613,7 @@ def run_checks(resolved: Resolved, *, own_pids: frozenset[int] = frozenset(), db
     for thread in threads:
         thread.join()
     mask = resolved.mask
-    return [CheckResult(mask(r.name), r.ok, mask(r.detail), mask(r.hint) if r.hint else None)
+    return [r._replace(name=mask(r.name), detail=mask(r.detail), hint=mask(r.hint) if r.hint else None)
             for r in results if r is not None]
 
 

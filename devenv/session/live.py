@@ -75,6 +75,14 @@ class PaneRow(NamedTuple):
     pane: LivePane
 
 
+class SessionAt(NamedTuple):
+    """The session whose windows name the holders of connections: tmux server, session, project."""
+
+    socket: str | None
+    session: str
+    project: str | None = None  # a session of that name recorded for another project is not it
+
+
 def parse_pane(line: str) -> PaneRow:
     """One line of ``list-panes -F PANE_FORMAT``; ValueError when it is not one."""
     from devenv.names import unquote

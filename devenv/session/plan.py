@@ -94,7 +94,9 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
     """
     session = resolved.profile.session
     env = {**resolved.window_env(window.name, index), **_devenv_env(resolved, ctx)}
-    env.setdefault("PGAPPNAME", f"{session}/{window.name}")
+    # panes of one window are told apart in pg_stat_activity: app/worker.0, app/worker.1, ...
+    several = len(window.panes) > 1
+    env.setdefault("PGAPPNAME", f"{session}/{window.name}" + (f".{index}" if several else ""))
     env["DEVENV_MARK"] = f"{ctx.socket_label}/{session}/{window.name}"
     env["DEVENV_STATE"] = str(ctx.state_dir / stem)
 

@@ -64,6 +64,14 @@ def read_status(prefix: Path) -> Status:
     return Status(word or None, rest, mtime)
 
 
+def write_status(prefix: Path, text: str) -> None:
+    """Replace a pane's status line (atomically, as the runner does): the db console says
+    ``waiting`` while its database is down, and gives the runner's ``running <pid>`` back after."""
+    tmp = Path(f"{prefix}.status.{os.getpid()}.tmp")
+    tmp.write_text(text + "\n")
+    tmp.replace(f"{prefix}.status")
+
+
 def ran(statuses: list[Status]) -> bool:
     """Every runner pane runs (or ran and exited 0): readiness of a window without a probe."""
     return all(s.alive or s.exit_code == 0 for s in statuses)
