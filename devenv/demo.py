@@ -54,7 +54,7 @@ def api() -> None:
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     stop = _stop_on_term()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     print(f"api: listening on http://127.0.0.1:{port}/health", flush=True)
     stop.wait()
     server.shutdown()

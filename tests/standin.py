@@ -3,7 +3,7 @@ without a Node app's dependencies or a docker engine.
 
 ``install(bin_dir)`` writes one small wrapper per tool into ``bin_dir``; put it first on PATH. What they do:
 
-* ``npm|pnpm|yarn|bun [run] SCRIPT [-- ARGS]``: run package.json's SCRIPT with ``sh -c`` (as the real ones
+* ``npx TOOL ARGS``: runs TOOL. ``npm|pnpm|yarn|bun [run] SCRIPT [-- ARGS]``: run package.json's SCRIPT with ``sh -c`` (as the real ones
   do, so ``next``/``tsx`` below run next); ``exec TOOL`` runs TOOL; ``install`` creates node_modules.
 * ``next dev [-p N]``: an HTTP server on N (else $PORT, else 3000) answering ``/`` and the app's health route
   (when its file exists: app/api/health/route.*, pages/api/health.*) with 200, anything else 404; Next 16+
@@ -15,6 +15,7 @@ without a Node app's dependencies or a docker engine.
 * ``docker compose up SERVICE``: reads the compose file; a postgres image runs the real PostgreSQL server of
   ``$STANDIN_PGDATA`` on the published port, a redis image a TCP listener answering ``+PONG``;
   ``docker compose stop`` exits 0.
+* ``prisma generate`` / ``prisma migrate deploy``: say so and exit 0 (Prisma 7's engine cannot be had here).
 * ``--version`` answers like the real tool.
 """
 
@@ -33,9 +34,9 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-TOOLS = ("node", "npm", "pnpm", "yarn", "bun", "next", "tsx", "docker")
-VERSIONS = {"node": "v20.20.2", "npm": "11.19.1", "pnpm": "10.34.8", "yarn": "1.22.22", "bun": "1.2.0",
-            "next": "Next.js v16.4.3", "tsx": "tsx v4.23.15", "docker": "Docker version 27.5.1, build standin"}
+TOOLS = ("node", "npm", "npx", "pnpm", "yarn", "bun", "next", "tsx", "docker", "prisma")
+VERSIONS = {"node": "v20.20.2", "npm": "11.19.1", "npx": "11.19.1", "pnpm": "10.34.8", "yarn": "1.22.22", "bun": "1.2.0",
+            "next": "Next.js v16.4.3", "prisma": "prisma 7.10.1", "tsx": "tsx v4.23.15", "docker": "Docker version 27.5.1, build standin"}
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
@@ -86,7 +87,9 @@ def run_script(tool: str, args: list[str]) -> None:
     if args[0] == "install":
         Path("node_modules").mkdir(exist_ok=True)
         return
-    if args[0] == "exec" or tool == "npx":
+    if tool == "npx":
+        os.execvp(args[0], args)
+    if args[0] == "exec":
         os.execvp(args[1], args[1:])
     if args[0] == "run":
         args = args[1:]
@@ -215,7 +218,7 @@ def main() -> None:
     if args[:1] in (["--version"], ["-v"]):
         print(VERSIONS[tool])
         return
-    if tool in ("npm", "pnpm", "yarn", "bun"):
+    if tool in ("npm", "npx", "pnpm", "yarn", "bun"):
         run_script(tool, args)
     elif tool == "next":
         next_dev(args)
@@ -223,6 +226,8 @@ def main() -> None:
         run_file(tool, args)
     elif tool == "docker":
         docker(args)
+    elif tool == "prisma":
+        print(f"stand-in prisma {' '.join(args)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -168,14 +168,14 @@ def test_next16_prisma7_pnpm_compose(tmp_path: Path, socket: str, standins: dict
     init = init_doctor_up(dv, env)
 
     profile = profile_of(app)
-    names = [w.name for w in profile.windows]
+    names = [w.name for w in profile.windows if not w.task]
     assert names == ["web", "queue", "postgres", "redis", "db", "logs"]
     web, queue = profile.window("web"), profile.window("queue")
     postgres, redis, db = profile.window("postgres"), profile.window("redis"), profile.window("db")
     assert web is not None and queue is not None and postgres is not None and redis is not None and db is not None
     assert web.command == "pnpm dev" and web.cwd is None  # pnpm-workspace.yaml holds only allowBuilds
     assert web.ready is not None and web.ready.target == f"http://localhost:{web_port}/api/health"
-    assert web.after == ("postgres", "redis")
+    assert web.after == ("prisma-generate", "prisma-migrate", "postgres", "redis")  # the tasks, then the services
     assert queue.command == "pnpm queue" and queue.after == ("web", "postgres", "redis")
     assert queue.restart == "on-failure" and not queue.env  # QUEUE_API_URL already points at the web port
     assert postgres.command == "docker compose up db"
@@ -188,9 +188,10 @@ def test_next16_prisma7_pnpm_compose(tmp_path: Path, socket: str, standins: dict
     assert profile.window("logs").logs == (".next/dev/logs/next-development.log",)  # type: ignore[union-attr]
     assert "SHADOW_DATABASE_URL" not in profile.requires.env and "DIRECT_URL" in profile.requires.env
     text = (app / ".devenv" / "default.yaml").read_text()
-    assert "  # stop: {command: docker compose stop db}" in text
-    assert "# - name: prisma-generate\n#   run: pnpm exec prisma generate\n" in text
-    assert "#   run: pnpm exec prisma migrate deploy\n" in text
+    assert "stop:\n    command: docker compose stop db\n" in text
+    assert "- name: prisma-generate\n  command: pnpm exec prisma generate\n" in text
+    assert "  command: pnpm exec prisma migrate deploy\n" in text
+    assert profile.window("web").after[:2] == ("prisma-generate", "prisma-migrate")  # type: ignore[union-attr]
     assert 'prisma.config.ts datasource.url = env("DIRECT_URL")' in init.out
 
     assert get(f"http://localhost:{web_port}/api/health") == 200
@@ -235,7 +236,7 @@ def test_procfile_app(tmp_path: Path, socket: str, standins: dict[str, str], pg_
     init = init_doctor_up(dv, env)
 
     profile = profile_of(app)
-    assert [w.name for w in profile.windows] == ["web", "worker", "db"]  # no release window
+    assert [w.name for w in profile.windows if not w.task] == ["web", "worker", "db"]  # no release window
     web, worker = profile.window("web"), profile.window("worker")
     assert web is not None and worker is not None
     assert web.command == "npm run dev"  # the Procfile's command, as written
@@ -366,7 +367,7 @@ def test_prisma7_config_is_read_without_running_it(tmp_path: Path, home: Path, c
     assert windows_of(data)["db"]["db"] == console
     assert data["requires"]["database"] == console  # type: ignore[index]
     assert f"{config_name} datasource.url" in err
-    assert "# - name: prisma-generate" in Devenv(app, None)("init", "--stdout").out
+    assert "- name: prisma-generate" in Devenv(app, None)("init", "--stdout").out
     assert "db/schema.prisma" in Devenv(app, None)("init", "--stdout").out  # the config's schema: path
 
 

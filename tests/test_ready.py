@@ -457,7 +457,7 @@ windows:
 """)
     assert devenv("up", "-d", "--no-check").code == 0
     wait_until(lambda: _status(devenv, "dep", "worker") == "failed", 20)
-    assert _status_line(devenv, "dep", "worker") == "failed dependency not ready"
+    assert _status_line(devenv, "dep", "worker").startswith("failed dependency api not ready")  # and why
     pane = devenv.tmux("capture-pane", "-p", "-t", "=dep:=worker")
     assert "[devenv] api not ready after 2s" in pane and "not starting" in pane
     assert "SHOULD-NOT-RUN" not in pane

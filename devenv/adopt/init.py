@@ -499,7 +499,7 @@ def _database(p: Plan, prisma: Prisma | None, manager: Manager | None) -> None:
 
 def _prisma_tasks(p: Plan, prisma: Prisma, manager: Manager | None) -> None:
     """``prisma generate`` (inputs: the schema) and, with migrations, ``prisma migrate deploy`` once the database
-    is ready: tasks of the dev-loop issue, written commented out until devenv has them."""
+    is ready: tasks the app's windows wait for (skipped while their inputs are unchanged)."""
     run = manager.exec("prisma") if manager is not None else "npx prisma"
     generate: dict[str, Any] = {"name": "prisma-generate", "run": f"{run} generate", "inputs": list(prisma.inputs)}
     if prisma.dir:
@@ -616,46 +616,34 @@ def profile_data(p: Plan) -> dict[str, Any]:
         data["env"] = p.env
     if p.requires:
         data["requires"] = p.requires
-    data["windows"] = p.windows
+    tasks = [{"name": t["name"], "command": t["run"], **{k: v for k, v in t.items() if k not in ("name", "run")}}
+             for t in p.tasks]
+    names = [t["name"] for t in tasks]
+    def app(win: dict[str, Any]) -> bool:
+        return bool(win.get("command")) and win["name"] not in p.stops and win["name"] != p.db_server
+
+    apps = {w["name"] for w in p.windows if app(w)}
+    windows = []
+    for win in p.windows:
+        win = dict(win)
+        if win["name"] in p.stops:  # a compose service: stopped by compose, not by a signal
+            win["stop"] = p.stops[win["name"]]
+        elif names and app(win) and not apps & set(win.get("after", [])):
+            # the app starts once the tasks succeeded (a worker after the web waits for them through it)
+            win["after"] = [*names, *win.get("after", [])]
+        windows.append(win)
+    data["windows"] = windows
+    if tasks:
+        data["tasks"] = tasks
     return data
 
 
-def pending(tasks: list[dict[str, Any]], stops: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, str]]:
-    """Tasks and stop policies (the dev-loop issue), which this devenv cannot load yet, as commented YAML.
-
-    Returns the block that ends the file and one comment line per window. When they land, put ``tasks``
-    into the profile data and each stop into its window instead of calling this.
-    """
-    import yaml
-
-    block: list[str] = []
-    if tasks or stops:
-        block.append("Not in this devenv yet (tasks and stop policies of the dev-loop issue): uncomment when they land.")
-    if tasks:
-        text = yaml.safe_dump({"tasks": tasks}, sort_keys=False, default_flow_style=False, width=4096)
-        block += text.splitlines()
-    lines = {name: "stop: {command: " + stop["command"] + "}  # a stop policy: not in this devenv yet"
-             for name, stop in stops.items()}
-    return block, lines
-
-
 def render(p: Plan) -> str:
-    import yaml
 
     header = [SCHEMA_HEADER,
               f"Written by devenv init from {', '.join(p.sources) or 'an empty project'}. Edit freely.",
               f"The schema next to this file comes from: devenv schema > .devenv/{SCHEMA_FILE}"]
-    data = profile_data(p)
-    windows = data.pop("windows")
-    text = to_yaml(data, header) + "windows:\n"
-    block, stops = pending(p.tasks, p.stops)
-    for win in windows:
-        text += yaml.safe_dump([win], sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
-        if win["name"] in stops:
-            text += f"  # {stops[win['name']]}\n"
-    if block:
-        text += "\n" + "".join(f"# {line}\n" for line in block)
-    return text
+    return to_yaml(profile_data(p), header)
 
 
 def init(project: Path, name: str = "default") -> InitResult:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "down": ("lifecycle", "down", "Stop every process of the session, then the session."),
     "ps": ("lifecycle", "ps", "Show each pane's process, state, ports and resources."),
     "restart": ("lifecycle", "restart", "Restart windows: stop their process trees, run them again."),
+    "exec": ("lifecycle", "exec_", "Run a command with the profile's environment (and a window's)."),
     "doctor": ("doctor", "doctor", "Check prerequisites and say how to fix what fails."),
     "config": ("up", "config", "Show the resolved profile (secrets masked)."),
     "ls": ("up", "ls", "List the profiles found, and where each comes from."),

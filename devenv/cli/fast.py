@@ -63,7 +63,8 @@ def echo(text: str, *, err: bool = False) -> None:
 
 
 def run_up(opts: Options, *, detach: bool = False, dry_run: bool = False, no_check: bool = False,
-           wait_ready: bool = False, timeout: float | None = None) -> int:
+           wait_ready: bool = False, timeout: float | None = None, only: tuple[str, ...] = (),
+           recreate: bool = True) -> int:
     """``up``: checks, start or repair, (wait), attach; and what it prints."""
     from devenv.ops import up as ops_up
 
@@ -72,7 +73,8 @@ def run_up(opts: Options, *, detach: bool = False, dry_run: bool = False, no_che
         echo(f"note: using devenv's own profile {resolved.profile.name!r} ({resolved.profile.file}); "
              "`devenv init` writes one for this project", err=True)
     try:
-        result = ops_up.up(resolved, opts.tmux, dry_run=dry_run, check=not no_check)
+        result = ops_up.up(resolved, opts.tmux, dry_run=dry_run, check=not no_check, only=only, recreate=recreate,
+                           output=hook_line)
     except CheckFailed as exc:
         from devenv.cli.render import checklist
 
@@ -85,13 +87,21 @@ def run_up(opts: Options, *, detach: bool = False, dry_run: bool = False, no_che
             echo(line, err=True)
     if dry_run:
         sys.stdout.write(result.script or "")
+        for change in result.changes:
+            echo(f"# would have {change}", err=True)
         echo(f"# dry run: {'would build' if result.created else 'would repair'} session {result.session}; "
              "nothing was run", err=True)
         return 0
     for note in result.notes:
         echo(f"note: {note}", err=True)
     if result.created:
-        echo(f"started session {result.session} ({len(result.changes)} windows)")
+        windows = sum(c.startswith("started window ") for c in result.changes)
+        tasks = sum(c.startswith("started task ") for c in result.changes)
+        skipped = [c.split()[2] for c in result.changes if c.startswith("skipped task ")]
+        what = [f"{windows} window{'s' if windows != 1 else ''}"] + ([f"{tasks} task{'s' if tasks != 1 else ''}"]
+                                                                        if tasks else [])
+        echo(f"started session {result.session} ({', '.join(what)})"
+             + (f"; skipped {', '.join(skipped)} (inputs unchanged)" if skipped else ""))
     elif result.changes:
         echo(f"repaired session {result.session}: " + "; ".join(result.changes))
     else:
@@ -103,6 +113,11 @@ def run_up(opts: Options, *, detach: bool = False, dry_run: bool = False, no_che
     if not detach and sys.stdin.isatty() and sys.stdout.isatty():
         attach(opts, result.session)
     return 0
+
+
+def hook_line(kind: str, line: str) -> None:
+    """A line a hook printed, shown with where it comes from."""
+    echo(f"[{kind}] {line}", err=True)
 
 
 def attach(opts: Options, session: str) -> None:

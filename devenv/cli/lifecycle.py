@@ -15,16 +15,24 @@ from devenv.ops.ps import ps as pane_rows
 from devenv.ops.restart import restart as restart_windows
 from devenv.session.procs import StopReport
 
-_TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
-                        metavar="SECONDS", help="How long processes get to stop (SIGINT, then SIGTERM) before SIGKILL.")
+_TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+                        help="How long processes get to stop before SIGKILL, for every window (default: each "
+                             "window's stop: timeout, else 10; SIGINT, then SIGTERM at a third).")
 
 
 @click.command()
 @_TIMEOUT
 @click.pass_obj
-def down(opts: Options, timeout: float) -> int:
-    """Stop every process of the session (pane trees and escapees), then the session."""
-    result = stop_session(opts.profile(), opts.project, opts.tmux, timeout)
+def down(opts: Options, timeout: float | None) -> int:
+    """Stop every process of the session (pane trees and escapees), dependents first, then the session."""
+    from devenv.cli.fast import hook_line
+    from devenv.errors import ProfileError
+
+    try:
+        resolved = opts.resolved()
+    except ProfileError:  # down still stops everything; stop commands and after_down need the env
+        resolved = None
+    result = stop_session(opts.profile(), opts.project, opts.tmux, timeout, resolved, hook_line)
     count = len(result.report.stopped)
     processes = f"{count} process{'es' if count != 1 else ''}"
     if result.unanswered:
@@ -43,21 +51,61 @@ def down(opts: Options, timeout: float) -> int:
         click.echo(f"stopped session {result.session} ({processes})")
     _notes(result.notes)
     code = _report(result.report)
+    if result.hook_failed is not None:
+        click.echo(f"error: after_down hook {result.hook_failed.command!r} failed "
+                   f"(exit {result.hook_failed.code}); everything was stopped", err=True)
+        return 1
     return 1 if result.unanswered else code
 
 
 @click.command()
 @_TIMEOUT
+@click.option("--with-dependents", is_flag=True, help="Also restart what waits for them (after:), stopped first.")
 @click.argument("windows", nargs=-1, required=True, shell_complete=complete_windows)
 @click.pass_obj
-def restart(opts: Options, timeout: float, windows: tuple[str, ...]) -> int:
-    """Restart WINDOWS: stop their process trees, run their commands again."""
-    result = restart_windows(opts.resolved(), opts.tmux, windows, timeout)
+def restart(opts: Options, timeout: float | None, with_dependents: bool, windows: tuple[str, ...]) -> int:
+    """Restart WINDOWS (shell-style globs allowed: 'worker*'): stop their process trees, run them again."""
+    result = restart_windows(opts.resolved(), opts.tmux, windows, timeout, with_dependents)
     count = len(result.report.stopped)
     click.echo(f"restarted {', '.join(result.windows)} in session {result.session} "
                f"(stopped {count} process{'es' if count != 1 else ''})")
     _notes(result.notes)
     return _report(result.report)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("-w", "--window", metavar="WINDOW", shell_complete=complete_windows,
+              help="With this window's environment and folder (default: the profile's, in its root).")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_obj
+def exec_(opts: Options, window: str | None, command: tuple[str, ...]) -> int:
+    """Run COMMAND with the profile's environment: `devenv exec -- npx prisma migrate dev`.
+
+    Its stdin, stdout and stderr are yours, its exit code is returned; the values reach it through
+    its environment only. No session is needed.
+    """
+    import os
+
+    from devenv.ops.exec import environment
+
+    env, cwd = environment(opts.resolved(), window)
+    argv = list(command[1:] if command[:1] == ("--",) else command)
+    try:
+        os.chdir(cwd)
+    except OSError as exc:
+        raise click.UsageError(f"cannot enter {cwd}: {exc.strerror}") from None
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(argv[0], argv, env)
+    except FileNotFoundError:
+        click.echo(f"error: exec: {argv[0]}: command not found", err=True)
+        return 127
+    except OSError as exc:
+        click.echo(f"error: exec: {argv[0]}: {exc.strerror or exc}", err=True)
+        return 126
 
 
 @click.command()

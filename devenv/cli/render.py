@@ -115,7 +115,7 @@ def ps_table(rows: Sequence[PaneRow]) -> list[str]:
         table.append((r.window, str(r.pane), r.state, _opt(r.pid), _opt(r.exit_code),
                       f"{r.cpu_percent:.1f}" if r.pid else "-", size(r.memory_bytes) if r.memory_bytes else "-",
                       ",".join(map(str, r.ports)) or "-", duration(r.uptime_s) if r.uptime_s is not None else "-",
-                      str(r.restarts), _short(r.command)))
+                      str(r.restarts), _short(f"[{r.detail}] {r.command}" if r.detail else r.command)))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
             for row in table]

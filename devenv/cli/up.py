@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import yaml
 
+from devenv.cli.completion import complete_windows
 from devenv.cli.fast import run_up
 from devenv.cli.options import Options
 from devenv.ops.up import attach as attach_session
@@ -21,10 +22,19 @@ from devenv.secrets import mask_value
 @click.option("--wait", "wait_ready", is_flag=True, help="Block until every window with a ready probe is ready.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="S",
               help="With --wait: give up after S seconds (default: each probe's own timeout).")
+@click.option("--no-recreate", is_flag=True, help="Only create and repair: leave windows whose config changed running.")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_windows)
 @click.pass_obj
-def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: bool, timeout: float | None) -> int:
-    """Start the session, or reattach to it, repairing missing or exited windows."""
-    return run_up(opts, detach=detach, dry_run=dry_run, no_check=no_check, wait_ready=wait_ready, timeout=timeout)
+def up(opts: Options, detach: bool, dry_run: bool, no_check: bool, wait_ready: bool, timeout: float | None,
+       no_recreate: bool, names: tuple[str, ...]) -> int:
+    """Start the session, or reattach to it, repairing missing or exited windows.
+
+    NAMEs (windows or tasks, shell-style globs allowed): start only those and what they wait for;
+    a later plain `up` adds the rest. On a running session, windows whose configuration changed
+    since they started are restarted (unless --no-recreate).
+    """
+    return run_up(opts, detach=detach, dry_run=dry_run, no_check=no_check, wait_ready=wait_ready, timeout=timeout,
+                  only=names, recreate=not no_recreate)
 
 
 @click.command()

@@ -32,6 +32,8 @@ class PaneRow(NamedTuple):
     restarts: int
     command: str  # masked
     memory_bytes: int = 0  # the tree's proportional set size (shared pages split): what it really costs
+    kind: str = "window"  # window | task (a task: waiting, running, done, failed or skipped)
+    detail: str = ""  # why it failed ("dependency migrate failed (exit 1)"), as its runner recorded
 
 
 class PsResult(NamedTuple):
@@ -121,9 +123,17 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2) -> PsResult:
                 status = "ready" if ready[name] else "starting"
             use = usage.get((name, position)) if ours else None
             use = use or procs.Usage(0.0, 0, ())
+            kind = "task" if window is not None and window.task else "window"
             rows.append(PaneRow(name, position, status, pid, _exit_code(status, pane, recorded), use.cpu_percent,
                                 use.rss_bytes, use.ports, uptime, recorded.restarts, resolved.mask(command),
-                                use.memory_bytes))
+                                use.memory_bytes, kind, recorded.detail if status == "failed" else ""))
+    for task in resolved.profile.tasks:  # a task done (its window closed), skipped, or not started yet
+        if task.name not in by_window:
+            recorded = records.read_pane_state(paths, task.name, 0)
+            state = recorded.status if recorded.status in ("done", "skipped", "failed") else "waiting"
+            rows.append(PaneRow(task.name, 0, state, None, recorded.exit_code if state == "failed" else None, 0.0,
+                                0, (), None, 0, resolved.mask(task.command or ""), 0, "task",
+                                recorded.detail if state == "failed" else ""))
     return PsResult(True, tuple(rows))
 
 

@@ -1,4 +1,6 @@
-"""``restart``: stop some windows' process trees and marked processes, then start their commands again."""
+"""``restart``: stop some windows (their trees and marked processes, by their stop policies), then
+start their commands again. What waits for them is left alone, unless ``with_dependents``: then it
+is stopped first and started again too."""
 
 from __future__ import annotations
 
@@ -6,12 +8,13 @@ import os
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from devenv.errors import NoSession, UsageError
-from devenv.ops.up import owned, plan_context
+from devenv.errors import NoSession
+from devenv.ops.down import stop_windows
+from devenv.ops.up import owned, plan_context, record_definitions
 from devenv.paths import SessionPaths
+from devenv.profile import select
 from devenv.profile.env import Resolved
 from devenv.profile.model import Profile
-from devenv.profile.validate import close_matches
 from devenv.session import plan as planner
 from devenv.session import procs, records
 from devenv.session.tmux import Tmux
@@ -26,30 +29,29 @@ class RestartResult(NamedTuple):
 
 
 def check_windows(profile: Profile, names: Sequence[str]) -> tuple[str, ...]:
-    """The names, deduplicated; an unknown one is a usage error (exit 2)."""
-    known = [w.name for w in profile.windows]
-    for name in names:
-        if name not in known:
-            close = close_matches(name, known)
-            hint = f" (did you mean {close[0]!r}?)" if close else f" (windows: {', '.join(known)})"
-            raise UsageError(f"unknown window {name!r}{hint}")
-    return tuple(dict.fromkeys(names))
+    """The windows ``names`` (globs allowed) match, deduplicated; an unknown one is a usage error (exit 2)."""
+    return select.expand(profile, names)
 
 
-def restart(resolved: Resolved, tmux: Tmux, names: Sequence[str], timeout: float) -> RestartResult:
-    """Stop the windows' trees and marked processes, then start their commands again."""
-    windows = check_windows(resolved.profile, names)
-    session = resolved.profile.session
+def restart(resolved: Resolved, tmux: Tmux, names: Sequence[str], timeout: float | None,
+            with_dependents: bool = False) -> RestartResult:
+    """Stop the windows' processes, then start their commands again."""
+    profile = resolved.profile
+    windows = check_windows(profile, names)
+    if with_dependents:
+        windows = tuple(w.name for w in profile.windows if w.name in set(windows) | set(select.dependents(
+            profile, windows)))
+    session = profile.session
     paths = SessionPaths(tmux.name, session)
     notes: list[str] = []
     with records.session_lock(paths, notes=notes):
         live = owned(tmux.session(session), resolved, tmux)
         if live is None:
             raise NoSession(session, tmux.name)
-        match = procs.mark_matcher(paths.label, session, windows=windows, project=str(resolved.project))
-        scan = procs.scanner(procs.pane_roots(live, windows=windows), match, procs.protected())
-        report = procs.stop(scan, timeout)
+        report = stop_windows(profile, resolved, paths, resolved.project, live, windows, timeout)
         live = tmux.session(session) or live
-        the_plan = planner.respawn(resolved, plan_context(resolved, tmux), live, windows, os.urandom(4).hex())
+        ctx = plan_context(resolved, tmux)
+        the_plan = planner.respawn(resolved, ctx, live, windows, os.urandom(4).hex())
         tmux.apply(the_plan.commands, session=live.target, windows=the_plan.windows, mask=resolved.mask)
+        record_definitions(resolved, ctx, paths, windows, notes)
     return RestartResult(session, windows, report, the_plan.changes, tuple(notes))

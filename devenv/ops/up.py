@@ -7,8 +7,10 @@ are serialized.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -101,38 +103,179 @@ def check_prerequisites(resolved: Resolved, tmux: Tmux, live: LiveSession | None
     return tuple(r for r in results if r.warn)
 
 
-def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = True) -> UpResult:
+class Decisions(NamedTuple):
+    """What ``up`` decided before planning: which tasks to skip or run, which windows to restart."""
+
+    skip: frozenset[str]  # tasks not to run: done (and their inputs unchanged)
+    run: tuple[str, ...]  # tasks to run (again)
+    inputs: dict[str, str]  # task -> its inputs digest
+    restart: dict[str, str]  # running window -> why it restarts ("config changed: env PORT")
+
+
+def decide(resolved: Resolved, ctx: planner.Context, paths: SessionPaths, live: LiveSession | None) -> Decisions:
+    """Tasks: skip one whose inputs are as at its last success (or, on a running session, one that is
+    done); run it otherwise. Windows (running sessions): restart each whose definition changed since
+    it started, and each that waits for a task that runs again."""
+    from devenv.ops.tasks import inputs_digest, last_success, status
+
+    profile = resolved.profile
+    windows = live.windows() if live is not None else {}
+    skip: set[str] = set()
+    run: list[str] = []
+    digests: dict[str, str] = {}
+    for task in profile.tasks:
+        if task.inputs:
+            digests[task.name] = inputs_digest(resolved, ctx, task)
+        unchanged = not task.inputs or digests[task.name] == last_success(paths, task.name)
+        if task.name in windows:  # running, or failed and kept: the repair decides
+            continue
+        word = status(paths, task.name) if live is not None else None
+        if task.inputs and unchanged and (live is None or word in records.TASK_SUCCESS):
+            skip.add(task.name)
+        elif live is not None and not task.inputs and word in records.TASK_SUCCESS:
+            skip.add(task.name)  # done in this session: never "repaired"
+        else:
+            run.append(task.name)
+    restart: dict[str, str] = {}
+    if live is not None:
+        for w in profile.windows:
+            panes = windows.get(w.name)
+            if w.task or not panes or any(p.dead for p in panes):
+                continue
+            old = read_definition(paths, w.name)
+            why = planner.drift(old, planner.definition(resolved, ctx, w)) if old is not None else None
+            if why:
+                restart[w.name] = f"config changed: {why}"
+        if live is not None:
+            from devenv.profile.select import dependents
+
+            rerun = [t for t in run if last_success(paths, t) is not None or status(paths, t) is not None]
+            for name in dependents(profile, rerun):
+                window = profile.window(name)
+                if window is not None and not window.task and name in windows and name not in restart:
+                    restart[name] = f"{', '.join(rerun)} runs again"
+    return Decisions(frozenset(skip), tuple(run), digests, restart)
+
+
+def read_definition(paths: SessionPaths, window: str) -> dict[str, object] | None:
+    import json
+
+    text = records.read_text(Path(f"{paths.prefix(window, 0)}.def"))
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def record_definitions(resolved: Resolved, ctx: planner.Context, paths: SessionPaths, names: object,
+                       notes: list[str]) -> None:
+    """Write what each of the windows ``names`` was (re)started with: drift is measured against it."""
+    import json
+
+    for name in names:  # type: ignore[attr-defined]
+        window = resolved.profile.window(name)
+        if window is None or window.task:
+            continue
+        try:
+            records.write_text(Path(f"{paths.prefix(name, 0)}.def"),
+                               json.dumps(planner.definition(resolved, ctx, window), sort_keys=True))
+        except OSError as exc:
+            notes.append(f"cannot record {name}'s definition in {paths.dir} ({exc.strerror}): "
+                         "a change to it will not restart it")
+            return
+
+
+def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = True,
+       only: tuple[str, ...] = (), recreate: bool = True, timeout: float | None = None,
+       output: Callable[[str, str], None] | None = None) -> UpResult:
     """Start or repair the session of ``resolved``'s profile (attaching is the caller's).
 
-    Under the session lock: learn what runs (one tmux round-trip), run the
-    prerequisite checks (unless ``check`` is false; CheckFailed names the failed
-    ones), plan, apply (one round-trip).
+    Under the session lock: learn what runs (one tmux round-trip), run the prerequisite checks
+    (unless ``check`` is false; CheckFailed names the failed ones), decide the tasks and what drifted,
+    run the ``before_up`` hooks when something will start (``output`` shows their lines), stop what
+    restarts, plan, apply (one round-trip). ``only``: just those windows and tasks (globs allowed)
+    and what they wait for; a later plain ``up`` adds the rest. ``timeout``: for stopping what restarts.
     """
+    from devenv.profile import select
+
+    say = output or (lambda kind, line: None)
+    chosen = resolved
+    if only:
+        names = select.needs(resolved.profile, select.expand(resolved.profile, only, "window or task"))
+        chosen = resolved._replace(profile=select.only(resolved.profile, names))
     session = resolved.profile.session
     paths = SessionPaths(tmux.name, session)
     ctx = plan_context(resolved, tmux)
     notes: list[str] = []
-    if dry_run:
-        live = owned(tmux.session(session), resolved, tmux)
-        the_plan = make_plan(ctx, resolved, live)
-        script = resolved.mask(to_script(the_plan.commands, one_line=False)) if the_plan.commands else ""
-        return UpResult(session, live is None, the_plan.changes, script, the_plan.focus)
     warned: tuple[CheckResult, ...] = ()
-    with records.session_lock(paths, notes=notes):
+    lock = records.session_lock(paths, notes=notes) if not dry_run else contextlib.nullcontext()
+    with lock:
         live = owned(tmux.session(session), resolved, tmux)
-        if check:
+        if live is None and not dry_run and resolved.profile.hooks.after_down and _owed(paths):
+            # the last session ended without down (killed, say): its after_down hooks are owed
+            from devenv.ops import hooks
+
+            failed = hooks.after_down(resolved, paths, say)
+            if failed is not None:
+                notes.append(f"after_down hook {failed.command!r} of the last session failed (exit {failed.code})")
+        if check and not dry_run:
             warned = check_prerequisites(resolved, tmux, live)
-        if live is None and any(owner == str(resolved.project) and target == session
-                                for _, owner, target in tmux.builds()):
+        if live is None and not dry_run and any(owner == str(resolved.project) and target == session
+                                                for _, owner, target in tmux.builds()):
             from devenv.ops.down import remove_builds  # psutil: only when a build was cut short
 
             notes += remove_builds(tmux, paths, resolved.project)
-        the_plan = make_plan(ctx, resolved, live)
+        decided = decide(chosen, ctx, paths, live)
+        ctx = ctx._replace(skip=decided.skip, inputs=decided.inputs)
+        the_plan = make_plan(ctx, chosen, live)
+        restarts = tuple(decided.restart) if recreate else ()
+        changes = list(the_plan.changes) + [f"restarted {n} ({why})" for n, why in decided.restart.items()
+                                             if recreate]
+        if not recreate:
+            notes += [f"{n}: {why}; not restarted (--no-recreate)" for n, why in decided.restart.items()]
+        if dry_run:
+            script = resolved.mask(to_script(the_plan.commands, one_line=False)) if the_plan.commands else ""
+            return UpResult(session, live is None, tuple(changes), script, the_plan.focus)
+        starts = bool(the_plan.commands) or bool(restarts)
+        if starts and resolved.profile.hooks.before_up:
+            from devenv.ops import hooks
+
+            hooks.before_up(resolved, say)
         if live is None:
             records.new_session(paths, resolved.project, notes)
-        tmux.apply(the_plan.commands, cleanup_session=the_plan.build_name, session=live.target if live else None,
+            if resolved.profile.hooks.after_down:
+                from devenv.ops import hooks
+
+                hooks.mark_started(paths, notes)
+        for name in decided.skip - set(live.windows() if live else ()):
+            _put(paths, name, "skipped" if name in decided.inputs else "done", notes)
+        for name in decided.run:
+            Path(f"{paths.prefix(name, 0)}.status").unlink(missing_ok=True)  # not the last run's "done"
+        commands = list(the_plan.commands)
+        if restarts and live is not None:
+            from devenv.ops.down import stop_windows
+
+            stop_windows(resolved.profile, resolved, paths, resolved.project, live, restarts, timeout)
+            live = tmux.session(session) or live
+            commands += planner.respawn(chosen, ctx, live, restarts, os.urandom(4).hex()).commands
+        tmux.apply(commands, cleanup_session=the_plan.build_name, session=live.target if live else None,
                    windows=the_plan.windows, mask=resolved.mask)
-    return UpResult(session, live is None, the_plan.changes, None, the_plan.focus, tuple(notes), warned)
+        # what each window runs with now; a drifted one left running (--no-recreate) keeps its old record
+        record_definitions(chosen, ctx, paths, [w.name for w in chosen.profile.windows
+                                                if w.name not in decided.restart or recreate], notes)
+    return UpResult(session, live is None, tuple(changes), None, the_plan.focus, tuple(notes), warned)
+
+
+def _owed(paths: SessionPaths) -> bool:
+    return (paths.dir / records.STARTED).exists()
+
+
+def _put(paths: SessionPaths, task: str, word: str, notes: list[str]) -> None:
+    try:
+        records.put_status(paths.prefix(task, 0), word)
+    except OSError as exc:
+        notes.append(f"cannot record task {task} as {word} ({exc.strerror})")
 
 
 def owned(live: LiveSession | None, resolved: Resolved, tmux: Tmux) -> LiveSession | None:

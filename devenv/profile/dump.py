@@ -30,7 +30,12 @@ def to_dict(profile: Profile) -> dict[str, Any]:
         r["checks"] = [{"name": c.name, "run": c.run, **({"hint": c.hint} if c.hint else {})} for c in req.checks]
     if r:
         out["requires"] = r
-    out["windows"] = [window_to_dict(w) for w in profile.windows]
+    out["windows"] = [window_to_dict(w) for w in profile.windows if not w.task]
+    if profile.tasks:
+        out["tasks"] = [window_to_dict(w) for w in profile.tasks]
+    hooks = {k: list(v) for k, v in profile.hooks._asdict().items() if v}
+    if hooks:
+        out["hooks"] = hooks
     return out
 
 
@@ -69,6 +74,10 @@ def window_to_dict(w: Window) -> dict[str, Any]:
         d["max_restarts"] = w.max_restarts
     if w.db_pool is not None:
         d["db_pool"] = int(w.db_pool) if w.db_pool.isdigit() else w.db_pool
+    if w.inputs:
+        d["inputs"] = list(w.inputs)
+    if w.stop is not None:
+        d["stop"] = {k: v for k, v in w.stop._asdict().items() if v is not None}
     return d
 
 

@@ -205,9 +205,21 @@ class Resolved(NamedTuple):
     window_envs: Mapping[str, tuple[Mapping[str, str], ...]]  # per window, per pane: full env
     secrets: Masker
     env_files: tuple[Path, ...]  # the env files that exist and were read
+    file_keys: frozenset[str] = frozenset()  # the keys the env files and the profile's env define
 
     def window_env(self, window: str, pane: int = 0) -> Mapping[str, str]:
         return self.window_envs[window][pane]
+
+    def own_keys(self, window: str, pane: int = 0) -> frozenset[str]:
+        """The keys of a pane's environment that the project defines (env files, profile, window,
+        pane), as opposed to those inherited from devenv's own environment."""
+        w = self.profile.window(window)
+        keys = set(self.file_keys)
+        if w is not None:
+            keys |= set(w.env)
+            if pane < len(w.panes):
+                keys |= set(w.panes[pane].env)
+        return frozenset(keys)
 
     def pane_cwd(self, window: Window, pane: Pane) -> Path:
         path = self.root
@@ -252,30 +264,30 @@ def resolve(profile: Profile, project: Path, environ: Mapping[str, str] | None =
     windows = []
     window_envs: dict[str, tuple[Mapping[str, str], ...]] = {}
     for w in profile.windows:
-        w_layer = Layer(w.env, {k: profile.origin(f"windows.{w.name}.env.{k}") for k in w.env})
+        w_layer = Layer(w.env, {k: profile.origin(f"{w.key}.env.{k}") for k in w.env})
         w_env = Resolver([Layer(env, {}, literal=True), w_layer]).flatten()
         panes = []
         envs = []
         for p in w.panes:
-            p_layer = Layer(p.env, {k: profile.origin(f"windows.{w.name}.panes") for k in p.env})
+            p_layer = Layer(p.env, {k: profile.origin(f"{w.key}.panes") for k in p.env})
             envs.append(Resolver([Layer(w_env, {}, literal=True), p_layer]).flatten() if p.env else w_env)
-            panes.append(p._replace(cwd=expand(p.cwd, f"windows.{w.name}.panes", envs[-1])))
+            panes.append(p._replace(cwd=expand(p.cwd, f"{w.key}.panes", envs[-1])))
         if not w.panes:
             envs.append(w_env)
         ready = w.ready
         if ready is not None:
-            target = expand(ready.target, f"windows.{w.name}.ready", w_env) or ""
+            target = expand(ready.target, f"{w.key}.ready", w_env) or ""
             if ready.kind == "port" and (not target.isdigit() or not 0 < int(target) < 65536):
-                raise profile.error(f"windows.{w.name}.ready", f"not a TCP port: {target!r}")
+                raise profile.error(f"{w.key}.ready", f"not a TCP port: {target!r}")
             ready = Probe(ready.kind, target, ready.timeout, ready.interval)
-        db_pool = expand(w.db_pool, f"windows.{w.name}.db_pool", w_env)
+        db_pool = expand(w.db_pool, f"{w.key}.db_pool", w_env)
         if db_pool is not None and not re.fullmatch(r"\s*[0-9]+\s*", db_pool):
-            raise profile.error(f"windows.{w.name}.db_pool", f"must be a whole number >= 0, not {db_pool!r}")
+            raise profile.error(f"{w.key}.db_pool", f"must be a whole number >= 0, not {db_pool!r}")
         windows.append(w._replace(
             db_pool=None if db_pool is None else str(int(db_pool)),
-            cwd=expand(w.cwd, f"windows.{w.name}.cwd", w_env), panes=tuple(panes), ready=ready,
-            db=expand(w.db, f"windows.{w.name}.db", w_env),
-            logs=tuple(expand(g, f"windows.{w.name}.logs", w_env) or "" for g in w.logs),
+            cwd=expand(w.cwd, f"{w.key}.cwd", w_env), panes=tuple(panes), ready=ready,
+            db=expand(w.db, f"{w.key}.db", w_env),
+            logs=tuple(expand(g, f"{w.key}.logs", w_env) or "" for g in w.logs),
         ))
         window_envs[w.name] = tuple(envs)
     ports = []
@@ -296,7 +308,8 @@ def resolve(profile: Profile, project: Path, environ: Mapping[str, str] | None =
         for e in pane_envs:
             secret_env.update({k: v for k, v in e.items() if k not in base or v != base.get(k)})
     secrets |= secret_values(secret_env)
-    return Resolved(resolved_profile, project, root, env, window_envs, Masker(secrets), tuple(read))
+    file_keys = frozenset(k for layer in layers[1:] for k in layer.values)
+    return Resolved(resolved_profile, project, root, env, window_envs, Masker(secrets), tuple(read), file_keys)
 
 
 def default_env(project: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -21,6 +21,7 @@ from devenv.profile.model import (
     BUILD_PREFIX,
     DEFAULT_ENV_FILES,
     DEFAULT_MAX_RESTARTS,
+    Hooks,
     Origin,
     Profile,
     Requires,
@@ -147,7 +148,8 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
     env: dict[str, str] = {}
     scalars: dict[str, Any] = {}
     requires: dict[str, Any] = {}
-    windows: dict[str, dict[str, Any]] = {}
+    hooks: dict[str, tuple[str, ...]] = {}
+    windows: dict[str, dict[str, Any]] = {}  # windows and tasks: one name space
     order: list[str] = []
     win_src: dict[str, tuple[Source, Key]] = {}
 
@@ -165,9 +167,16 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         for key, value in raw.get("requires", {}).items():
             requires[key] = value
             note(src, ("requires", key), f"requires.{key}")
-        for win in raw.get("windows", []):
+        for key, value in raw.get("hooks", {}).items():
+            hooks[key] = value
+            note(src, ("hooks", key), f"hooks.{key}")
+        for win in [*raw.get("windows", []), *raw.get("tasks", [])]:
             wname = win["name"]
             path = win["_path"]
+            section = "tasks" if win.get("task") else "windows"
+            if wname in windows and bool(windows[wname].get("task")) != bool(win.get("task")):
+                raise src.error(path + ("name",), f"{wname!r} is a {'window' if win.get('task') else 'task'} in "
+                                f"{windows[wname]['_file']}: a child profile cannot turn one into the other")
             if wname in windows:
                 merged = windows[wname]
                 for key, value in win.items():
@@ -180,15 +189,15 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
                     else:
                         merged[key] = value
             else:
-                windows[wname] = dict(win)
+                windows[wname] = {**win, "_file": src.file}
                 order.append(wname)
             win_src[wname] = (src, path)
             for key in win:
                 if key != "_path":
-                    note(src, path + (key,), f"windows.{wname}.{key}")
+                    note(src, path + (key,), f"{section}.{wname}.{key}")
             for key in win.get("env", {}):
-                note(src, path + ("env", key), f"windows.{wname}.env.{key}")
-            note(src, path, f"windows.{wname}")
+                note(src, path + ("env", key), f"{section}.{wname}.env.{key}")
+            note(src, path, f"{section}.{wname}")
 
     built: list[Window] = []
     focus_seen = False
@@ -201,7 +210,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
             focus=w.get("focus", False), layout=w.get("layout"), panes=w.get("panes", ()),
             ready=w.get("ready"), after=w.get("after", ()), restart=w.get("restart", "no"),
             max_restarts=w.get("max_restarts", DEFAULT_MAX_RESTARTS), db=w.get("db"), logs=w.get("logs", ()),
-            db_pool=w.get("db_pool"),
+            db_pool=w.get("db_pool"), stop=w.get("stop"), task=w.get("task", False), inputs=w.get("inputs", ()),
         ))
         focus_seen = focus_seen or w.get("focus", False)
 
@@ -213,11 +222,12 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         root=scalars.get("root", "."),
         env_files=scalars.get("env_files", DEFAULT_ENV_FILES),
         env=env,
-        windows=tuple(built),
+        windows=tuple(w for w in built if not w.task) + tuple(w for w in built if w.task),  # tasks last
         requires=Requires(**requires),
         origins=origins,
+        hooks=Hooks(**hooks),
     )
-    if not profile.windows:
+    if not any(not w.task for w in profile.windows):
         raise ProfileError("the profile has no windows", file=profile.file, key="windows")
     _check_after(profile)
     return profile
@@ -234,13 +244,14 @@ def _check_after(profile: Profile) -> None:
     for w in profile.windows:
         for dep in w.after:
             if dep == w.name:
-                raise profile.error(f"windows.{w.name}.after", "a window cannot wait for itself")
+                raise profile.error(f"{w.key}.after", f"a {'task' if w.task else 'window'} cannot wait for itself")
             if dep not in names:
                 close = close_matches(dep, sorted(names), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise profile.error(f"windows.{w.name}.after", f"unknown window {dep!r}{hint}")
+                raise profile.error(f"{w.key}.after", f"unknown window {dep!r}{hint}")
     # cycle detection, depth-first
     deps = {w.name: w.after for w in profile.windows}
+    keys = {w.name: w.key for w in profile.windows}
     state: dict[str, int] = {}
 
     def visit(name: str, stack: list[str]) -> None:
@@ -248,7 +259,7 @@ def _check_after(profile: Profile) -> None:
         for dep in deps[name]:
             if state.get(dep) == 1:
                 cycle = stack[stack.index(dep):] + [dep] if dep in stack else [name, dep]
-                raise profile.error(f"windows.{name}.after", "after cycle: " + " -> ".join(cycle))
+                raise profile.error(f"{keys[name]}.after", "after cycle: " + " -> ".join(cycle))
             if dep not in state:
                 visit(dep, stack + [dep])
         state[name] = 2

@@ -42,6 +42,19 @@ class Pane(NamedTuple):
     env: Mapping[str, str] = _EMPTY
 
 
+class StopSpec(NamedTuple):
+    """How a window stops: a signal or a command first, then SIGKILL after ``timeout`` seconds."""
+
+    signal: str | None = None  # INT | TERM | HUP | QUIT | KILL
+    timeout: float | None = None  # None: the default (10 s; down --timeout overrides)
+    command: str | None = None  # run (window env and cwd) instead of a signal
+
+
+class Hooks(NamedTuple):
+    before_up: tuple[str, ...] = ()  # run in order before anything starts; the first failure aborts up
+    after_down: tuple[str, ...] = ()  # run once every process of the session has stopped
+
+
 class Window(NamedTuple):
     name: str
     command: str | None = None
@@ -57,6 +70,9 @@ class Window(NamedTuple):
     db: str | None = None
     logs: tuple[str, ...] = ()
     db_pool: str | None = None  # connections each pane opens: digits, or "${VAR}" until resolved
+    stop: StopSpec | None = None
+    task: bool = False  # a one-shot step (profile `tasks:`): done when it exits 0, never restarted
+    inputs: tuple[str, ...] = ()  # a task's input globs: unchanged since its last success, it is skipped
 
     @property
     def pool_size(self) -> int | None:
@@ -64,7 +80,14 @@ class Window(NamedTuple):
         return int(self.db_pool) if self.db_pool is not None and self.db_pool.isascii() and self.db_pool.isdigit() else None
 
     @property
+    def key(self) -> str:
+        """Its key path in the profile, for messages: ``windows.web`` or ``tasks.migrate``."""
+        return f"{'tasks' if self.task else 'windows'}.{self.name}"
+
+    @property
     def kind(self) -> str:
+        if self.task:
+            return "task"
         if self.db is not None:
             return "db"
         if self.logs:
@@ -127,6 +150,11 @@ class Profile(NamedTuple):
     windows: tuple[Window, ...]
     requires: Requires
     origins: Mapping[str, Origin] = _NO_ORIGINS
+    hooks: Hooks = Hooks()
+
+    @property
+    def tasks(self) -> tuple[Window, ...]:
+        return tuple(w for w in self.windows if w.task)
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)

@@ -93,6 +93,47 @@ def _present(key: str) -> dict[str, Any]:
     return {"required": [key], "properties": {key: {"not": {"type": "null"}}}}
 
 
+STOP: dict[str, Any] = {
+    "type": "object",
+    "description": "How the window stops on down/restart: a signal or a command first, then SIGKILL after timeout.",
+    "additionalProperties": False,
+    "properties": {
+        "signal": {"type": "string", "pattern": "^([Ss][Ii][Gg])?([Ii][Nn][Tt]|[Tt][Ee][Rr][Mm]|[Hh][Uu][Pp]|[Qq][Uu][Ii][Tt]|[Kk][Ii][Ll][Ll])$",
+                   "description": "INT, TERM, HUP, QUIT or KILL (default: INT, then TERM, then KILL)."},
+        "timeout": {"type": "number", "minimum": 0, "description": "Seconds before SIGKILL (default 10)."},
+        "command": _text("A command that stops it (run with the window's env and cwd), instead of a signal."),
+    },
+    "not": {"required": ["signal", "command"]},
+}
+
+TASK: dict[str, Any] = {
+    "type": "object",
+    "description": "A one-shot step: what is after: it starts once it exited 0.",
+    "additionalProperties": False,
+    "required": ["name", "command"],
+    "properties": {
+        "name": {**NAME, "description": "The task's name (windows and tasks share one name space)."},
+        "command": {**TEXT, "description": "The command, run with $SHELL -c."},
+        "cwd": _text("Working directory, relative to root."),
+        "env": ENV,
+        "enabled": {"type": "boolean", "description": "false: leave this task out (e.g. in a child profile)."},
+        "after": _one_or_many("Windows (their ready probe) or tasks (their success) to wait for first."),
+        "inputs": _one_or_many("Files or globs (** at any depth): when none changed since the task last "
+                               "succeeded, it is skipped.", min_items=1),
+    },
+}
+
+HOOKS: dict[str, Any] = {
+    "type": "object",
+    "description": "Commands run around the session's life, in the project root with the profile's env.",
+    "additionalProperties": False,
+    "properties": {
+        "before_up": _one_or_many("Run in order before up starts anything; the first failure aborts up."),
+        "after_down": _one_or_many("Run after every process of the session stopped (or, when the session "
+                                   "ended another way, the next time devenv notices)."),
+    },
+}
+
 WINDOW: dict[str, Any] = {
     "type": "object",
     "description": "A tmux window: one of command, panes, db or logs (none: a plain shell).",
@@ -121,6 +162,7 @@ WINDOW: dict[str, Any] = {
                                    "for devenv doctor's prediction. A number, or ${VAR}.",
                     "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^\\s*[0-9]+\\s*$"},
                               {"type": "string", "pattern": "\\$\\{"}, {"type": "null"}]},
+        "stop": {"anyOf": [STOP, {"type": "null"}]},
     },
     "not": {"anyOf": [{"allOf": [_present(a), _present(b)]}
                       for i, a in enumerate(_KINDS) for b in _KINDS[i + 1:]]
@@ -166,7 +208,9 @@ SCHEMA: dict[str, Any] = {
         "env_files": _one_or_many("The .env files to read, in order (default: .env, .env.local)."),
         "env": ENV,
         "windows": {"type": "array", "items": WINDOW, "description": "The windows, in order."},
+        "tasks": {"type": "array", "items": TASK, "description": "One-shot steps (install, generate, migrate)."},
         "requires": REQUIRES,
+        "hooks": HOOKS,
     },
     # a profile that extends none must have windows of its own, not all disabled
     "if": {"not": {"required": ["extends"]}},

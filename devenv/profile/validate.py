@@ -21,6 +21,7 @@ from devenv.profile.model import (
     FileReq,
     Pane,
     Probe,
+    StopSpec,
 )
 from devenv.profile.yamlsrc import Key, Source
 
@@ -37,9 +38,13 @@ def close_matches(word: str, candidates: Iterable[str], n: int = 1) -> list[str]
 
 
 SESSION_REWRITES = frozenset(":.$\\")  # tmux stores ':' and '.' as '_', '$' as '\\$', '\\' as '\\\\'
-TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "requires")
+TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "tasks", "requires", "hooks")
 WINDOW_KEYS = ("name", "command", "cwd", "env", "enabled", "focus", "layout", "panes", "ready", "after",
-               "restart", "max_restarts", "db", "logs", "db_pool")
+               "restart", "max_restarts", "db", "logs", "db_pool", "stop")
+TASK_KEYS = ("name", "command", "cwd", "env", "enabled", "after", "inputs")
+STOP_KEYS = ("signal", "timeout", "command")
+STOP_SIGNALS = ("INT", "TERM", "HUP", "QUIT", "KILL")
+HOOK_KEYS = ("before_up", "after_down")
 PANE_KEYS = ("command", "cwd", "env")
 PROBE_KEYS = PROBE_KINDS + ("timeout", "interval")
 REQUIRES_KEYS = ("commands", "env", "ports", "files", "database", "checks")
@@ -164,7 +169,84 @@ def validate(src: Source) -> dict[str, Any]:
                                 f"duplicate window name {win['name']!r} (also windows[{seen[win['name']]}])")
             seen[win["name"]] = i
             out["windows"].append(win)
+    if "tasks" in data:
+        tasks = _list(src, ("tasks",), data["tasks"])
+        names: dict[str, int] = {}
+        out["tasks"] = []
+        for i, item in enumerate(tasks):
+            task = _task(src, ("tasks", i), item)
+            if task["name"] in names:
+                raise src.error(("tasks", i, "name"),
+                                f"duplicate task name {task['name']!r} (also tasks[{names[task['name']]}])")
+            if task["name"] in seen:
+                raise src.error(("tasks", i, "name"),
+                                f"{task['name']!r} names a window too (windows[{seen[task['name']]}]): tasks and "
+                                "windows share one name space (for after:)")
+            names[task["name"]] = i
+            out["tasks"].append(task)
+    if "hooks" in data:
+        out["hooks"] = _hooks(src, ("hooks",), data["hooks"])
     return out
+
+
+def _task(src: Source, path: Key, item: Any) -> dict[str, Any]:
+    """A one-shot step: a command that must exit 0 before what is ``after:`` it starts."""
+    if isinstance(item, str):
+        raise src.error(path, "a task must be a mapping with a name and a command (e.g. {name: migrate, command: ...})")
+    data = _mapping(src, path, item)
+    _unknown(src, path, data, TASK_KEYS)
+    if "name" not in data:
+        raise src.error(path, "a task needs a name")
+    task: dict[str, Any] = {"name": _name_text(src, path + ("name",), data["name"], "a task name"), "_path": path,
+                            "task": True}
+    if data.get("command") is None:
+        raise src.error(path, "a task needs a command")
+    task["command"] = _str(src, path + ("command",), data["command"])
+    if data.get("cwd") is not None:
+        task["cwd"] = _str(src, path + ("cwd",), data["cwd"])
+    if "env" in data:
+        task["env"] = _env(src, path + ("env",), data["env"])
+    if "enabled" in data:
+        task["enabled"] = _bool(src, path + ("enabled",), data["enabled"])
+    if "after" in data:
+        task["after"] = _names(src, path + ("after",), data["after"])
+    if "inputs" in data:
+        task["inputs"] = _names(src, path + ("inputs",), data["inputs"], what="file or glob")
+    return task
+
+
+def _names(src: Source, path: Key, value: Any, what: str = "name") -> tuple[str, ...]:
+    """A string or a list of strings."""
+    items = [value] if isinstance(value, str) else _list(src, path, value)
+    if not items and what != "name":
+        raise src.error(path, f"must list at least one {what}")
+    return tuple(_str(src, path + (i,), a) for i, a in enumerate(items))
+
+
+def _stop(src: Source, path: Key, item: Any) -> StopSpec:
+    data = _mapping(src, path, item)
+    _unknown(src, path, data, STOP_KEYS)
+    signal = None
+    if "signal" in data:
+        text = _str(src, path + ("signal",), data["signal"]).strip().upper().removeprefix("SIG")
+        if text not in STOP_SIGNALS:
+            raise src.error(path + ("signal",), f"must be one of {', '.join(STOP_SIGNALS)}, not {data['signal']!r}")
+        signal = text
+    command = _str(src, path + ("command",), data["command"]) if data.get("command") is not None else None
+    if signal is not None and command is not None:
+        raise src.error(path + ("command",), "a stop policy has a signal or a command, not both")
+    timeout = None
+    if "timeout" in data:
+        timeout = _number(src, path + ("timeout",), data["timeout"], positive=False)
+        if timeout < 0:
+            raise src.error(path + ("timeout",), "must be 0 or more seconds")
+    return StopSpec(signal, timeout, command)
+
+
+def _hooks(src: Source, path: Key, item: Any) -> dict[str, tuple[str, ...]]:
+    data = _mapping(src, path, item)
+    _unknown(src, path, data, HOOK_KEYS)
+    return {key: _names(src, path + (key,), value, what="command") for key, value in data.items() if value is not None}
 
 
 def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
@@ -224,6 +306,8 @@ def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
         win["logs"] = tuple(_str(src, path + ("logs", i), g) for i, g in enumerate(logs))
     if data.get("db_pool") is not None:
         win["db_pool"] = _db_pool(src, path + ("db_pool",), data["db_pool"])
+    if data.get("stop") is not None:
+        win["stop"] = _stop(src, path + ("stop",), data["stop"])
     kinds = [k for k in ("command", "panes", "db", "logs") if k in win]
     if len(kinds) > 1:
         raise src.error(path + (kinds[1],), f"a window has one of command, panes, db or logs; this one has {' and '.join(kinds)}")

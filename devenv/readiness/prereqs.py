@@ -251,12 +251,12 @@ def cwd_checks(resolved: Resolved) -> list[tuple[str, Callable[[], CheckResult]]
         if w.cwd:
             label = f"cwd {w.name}"
             out.append((label, partial(dir_exists, resolved, label, resolved.pane_cwd(w, Pane(None)),
-                                       f"windows.{w.name}.cwd")))
+                                       f"{w.key}.cwd")))
         for i, pane in enumerate(w.panes):
             if pane.cwd:
                 label = f"cwd {w.name}.{i}"
                 out.append((label, partial(dir_exists, resolved, label, resolved.pane_cwd(w, pane),
-                                           f"windows.{w.name}.panes")))
+                                           f"{w.key}.panes")))
     return out
 
 

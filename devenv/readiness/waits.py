@@ -28,7 +28,7 @@ from devenv.profile.model import Probe
 from devenv.profile.validate import close_matches
 from devenv.readiness.probes import LogWatch, attempt, describe
 from devenv.secrets import Masker, secret_values
-from devenv.session.records import ran, read_status
+from devenv.session.records import TASK_SUCCESS, ran, read_status, write_text
 from devenv.session.tmux import Tmux
 from devenv.wait import Stopped, sleep, stopped_by
 
@@ -54,6 +54,7 @@ class Watch:
     deadline: float | None = None  # an overall limit (monotonic), besides its own timeout
     done_at: float | None = None
     next_at: float = 0.0
+    task: bool = False  # a task: ready once it is done (or skipped), failed at once when it failed
 
     def step(self, now: float, crashed: str | None = None) -> bool:
         """Advance; True when the state changed."""
@@ -64,6 +65,17 @@ class Watch:
             self._finish("failed", crashed, now)
             return True
         statuses = [read_status(p) for p in self.states]
+        if self.task and statuses:
+            word, rest = statuses[0].word, statuses[0].rest
+            if word in TASK_SUCCESS:
+                self._finish("ready", word or "", time.monotonic())
+                return True
+            if word == "failed":
+                self._finish("failed", f"dependency {self.name} failed ({rest})", time.monotonic())
+                return True
+            self.state, self.detail = ("waiting", "waiting for its dependencies") if word == "waiting" else (
+                "starting", "running" if word == "running" else "not started yet")
+            return before != (self.state, self.detail)
         if statuses and statuses[0].word == "waiting":
             self.state, self.detail, self.clock = "waiting", "waiting for its dependencies", None
             return before != (self.state, self.detail)
@@ -138,7 +150,7 @@ def parse_after(text: str) -> list[dict[str, object]]:
         raise UsageError(f"DEVENV_AFTER is not JSON: {exc}") from None
     if not isinstance(data, list) or not all(
             isinstance(d, dict) and isinstance(d.get("window"), str) and isinstance(d.get("state"), str)
-            and d.get("kind") in ("port", "http", "log", "command", "database", "running") for d in data):
+            and d.get("kind") in ("port", "http", "log", "command", "database", "running", "task") for d in data):
         raise UsageError("DEVENV_AFTER must be a list of {window, state, kind, target, timeout, interval}")
     return data
 
@@ -150,11 +162,14 @@ def after_watches(spec: Sequence[Mapping[str, object]], env: Mapping[str, str]) 
     for item in spec:
         prefix = Path(str(item["state"]))
         kind = str(item["kind"])
-        probe = None if kind == "running" else Probe(kind, str(item.get("target", "")))  # type: ignore[arg-type]
+        probe = None if kind in ("running", "task") else Probe(kind, str(item.get("target", "")))  # type: ignore[arg-type]
         logs = [LogWatch.for_run(Path(f"{prefix}.log"), prefix)] if kind == "log" else []
         cwd = str(item["root"]) if item.get("root") else None
-        watches.append(Watch(str(item["window"]), probe, (prefix,), env, cwd, float(item.get("timeout", 60)),  # type: ignore[arg-type]
-                             float(item.get("interval", 0.5)), describe(probe, mask), logs))  # type: ignore[arg-type]
+        task = kind == "task"
+        label = "its success" if task else describe(probe, mask)
+        timeout = None if task else float(item.get("timeout", 60))  # type: ignore[arg-type]
+        watches.append(Watch(str(item["window"]), probe, (prefix,), env, cwd, timeout,
+                             float(item.get("interval", 0.5)), label, logs, task=task))  # type: ignore[arg-type]
     return watches
 
 
@@ -177,6 +192,8 @@ def await_after(text: str, say: Callable[[str], None], env: Mapping[str, str] | 
     def crashes() -> dict[str, str]:
         found = {}
         for w in watches:
+            if w.task:  # a task's own record says (a failure before we started waiting counts too)
+                continue
             status = read_status(w.states[0])
             if status.word == "failed" and status.mtime >= started_wall:
                 found[w.name] = f"{w.name} failed ({status.rest})"
@@ -184,11 +201,13 @@ def await_after(text: str, say: Callable[[str], None], env: Mapping[str, str] | 
 
     def changed(w: Watch) -> None:
         if w.state == "ready":
-            say(f"{w.name} is ready ({w.done_at - started:.1f}s)")  # type: ignore[operator]
+            say(f"{w.name} is {'done' if w.task else 'ready'} ({w.done_at - started:.1f}s)")  # type: ignore[operator]
         elif w.state == "failed":
             say(f"{w.detail}; not starting")
+            _why(env, w.detail)
         elif w.state == "timeout":
             say(f"{w.name} {w.detail}; not starting")
+            _why(env, f"dependency {w.name} {w.detail}")
 
     def tick() -> None:
         now = time.monotonic()
@@ -208,14 +227,24 @@ def await_after(text: str, say: Callable[[str], None], env: Mapping[str, str] | 
     return 0 if ok else 1
 
 
+def _why(env: Mapping[str, str], text: str) -> None:
+    """Leave the reason a window does not start for its runner, which records it as its status."""
+    state = env.get("DEVENV_STATE")
+    if state:
+        try:
+            write_text(Path(f"{state}.why"), text)
+        except OSError:
+            pass
+
+
 # --------------------------------------------------------------------------- up --wait, devenv wait
 
 
 def window_watches(resolved: Resolved, paths: SessionPaths, names: Sequence[str] | None) -> list[Watch]:
     """What ``wait`` waits for: the windows ``names`` (None: every window with a probe)."""
     profile = resolved.profile
-    if names is None:
-        windows = [w for w in profile.windows if w.ready is not None]
+    if names is None:  # every window with a probe, and every task (a failed one is what stops the others)
+        windows = [w for w in profile.windows if w.ready is not None or w.task]
     else:
         unknown = [n for n in names if profile.window(n) is None]
         if unknown:
@@ -234,8 +263,8 @@ def window_watches(resolved: Resolved, paths: SessionPaths, names: Sequence[str]
                 if w.ready is not None and w.ready.kind == "log" else [])
         probe = w.ready
         watches.append(Watch(w.name, probe, prefixes, resolved.window_env(w.name), resolved.root,
-                             probe.timeout if probe else 60.0, probe.interval if probe else 0.2,
-                             describe(probe, resolved.mask), logs))
+                             None if w.task else probe.timeout if probe else 60.0, probe.interval if probe else 0.2,
+                             "its success" if w.task else describe(probe, resolved.mask), logs, task=w.task))
     return watches
 
 
@@ -253,6 +282,8 @@ def crash_checker(tmux: Tmux, paths: SessionPaths, watches: Sequence[Watch]) -> 
         found: dict[str, str] = {}
         panes = live.windows() if live is not None else {}
         for w in watches:
+            if w.task:  # a task's window closes when it succeeds: its record says how it went
+                continue
             if live is None:
                 found[w.name] = "the session ended"
             elif w.name not in panes:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import NamedTuple
 
 from devenv.names import quote
@@ -40,6 +41,8 @@ class Context(NamedTuple):
     tmux: str = "tmux"  # the tmux binary, for the runner's pipe-pane
     width: int = 200
     height: int = 50
+    skip: frozenset[str] = frozenset()  # tasks not to run (done, inputs unchanged): no window
+    inputs: Mapping[str, str] = MappingProxyType({})  # task -> digest of its inputs, recorded on success
 
 
 class Plan(NamedTuple):
@@ -103,7 +106,11 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
     command = window_command(window, pane, ctx)
     if command is not None:
         env["DEVENV_CMD"] = command
-        if window.restart != "no":  # the runner's defaults: no, 5
+        if window.task:
+            env["DEVENV_TASK"] = "1"
+            if window.name in ctx.inputs:
+                env["DEVENV_INPUTS"] = ctx.inputs[window.name]
+        elif window.restart != "no":  # the runner's defaults: no, 5
             env["DEVENV_RESTART"] = window.restart
         if window.max_restarts != DEFAULT_MAX_RESTARTS:
             env["DEVENV_MAX_RESTARTS"] = str(window.max_restarts)
@@ -131,6 +138,41 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
     )
 
 
+def definition(resolved: Resolved, ctx: Context, window: Window) -> dict[str, object]:
+    """What a window is started with, as drift compares it: commands, folders, layout, and the
+    environment from the env files and the profile (never devenv's own inherited environment;
+    values as digests, so secrets stay out of the record)."""
+    import hashlib
+
+    specs = window.pane_specs()
+
+    def digest(value: str) -> str:
+        return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    envs = []
+    for i in range(len(specs)):
+        env = resolved.window_env(window.name, i)
+        envs.append({k: digest(env[k]) for k in sorted(resolved.own_keys(window.name, i)) if k in env})
+    return {"command": [window_command(window, p, ctx) for p in specs],
+            "cwd": [str(resolved.pane_cwd(window, p)) for p in specs],
+            "layout": window.layout, "env": envs}
+
+
+def drift(old: Mapping[str, object], new: Mapping[str, object]) -> str | None:
+    """Why a window's definition changed (``command``, ``env PORT``...), None when it did not."""
+    why = [key for key in ("command", "cwd", "layout") if old.get(key) != new.get(key)]
+    if len(old.get("command") or []) != len(new.get("command") or []):  # type: ignore[arg-type]
+        why.append("panes")
+    old_env, new_env = old.get("env") or [], new.get("env") or []
+    if isinstance(old_env, list) and isinstance(new_env, list):
+        changed: set[str] = set()
+        for a, b in zip(old_env, new_env, strict=False):
+            changed |= {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+        if changed:
+            why.append("env " + ", ".join(sorted(changed)))
+    return "; ".join(dict.fromkeys(why)) or None
+
+
 def _looks_like_url(value: str) -> bool:
     return "://" in value or value.startswith("file:") or value.startswith("sqlite:")
 
@@ -152,7 +194,9 @@ def after_spec(resolved: Resolved, ctx: Context, window: Window) -> list[dict[st
         assert dep is not None  # validated by the profile loader
         item: dict[str, object] = {"window": name, "state": str(ctx.state_dir / pane_stem(name, 0)),
                                    "root": str(resolved.root)}
-        if dep.ready is not None:
+        if dep.task:  # its success (done, or skipped: unchanged since it last succeeded)
+            item.update(kind="task", target=name)
+        elif dep.ready is not None:
             target = dep.ready.target
             if dep.ready.kind == "database":  # a variable name: the dependency's own value
                 target = resolved.window_env(name).get(target, target)
@@ -255,9 +299,10 @@ def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
     build_name = temp_prefix(build_id)
     target = f"={build_name}:{{end}}"
     shared = session_env(resolved, ctx)
-    focus_index = next((i for i, w in enumerate(profile.windows) if w.focus), 0)
+    windows = [w for w in profile.windows if w.name not in ctx.skip]
+    focus_index = next((i for i, w in enumerate(windows) if w.focus), 0)
     cmds: list[Command] = []
-    for i, window in enumerate(profile.windows):
+    for i, window in enumerate(windows):
         if i == 0:
             first: Command = ("new-session", "-d", "-s", build_name, "-x", str(ctx.width), "-y", str(ctx.height),
                               "-n", literal(window.name), *_env_flags(sorted(shared.items())))
@@ -276,10 +321,10 @@ def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
             made.append(("select-window", "-t", target))
         cmds += made
     cmds.append(("rename-session", "-t", f"={build_name}", "--", literal(profile.session)))
-    changes = tuple(f"started window {w.name}" for w in profile.windows)
-    created = tuple((w.name, w.name, len(w.pane_specs())) for w in profile.windows)
-    return Plan(tuple(cmds), changes, build_name=build_name, focus=profile.windows[focus_index].name,
-                windows=created)
+    changes = tuple(f"started {'task' if w.task else 'window'} {w.name}" for w in windows)
+    changes += tuple(f"skipped task {name} (inputs unchanged)" for name in sorted(ctx.skip))
+    created = tuple((w.name, w.name, len(w.pane_specs())) for w in windows)
+    return Plan(tuple(cmds), changes, build_name=build_name, focus=windows[focus_index].name, windows=created)
 
 
 def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str,
@@ -299,6 +344,8 @@ def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str
     previous: str | None = None  # target of the window a missing window goes after
     for i, window in enumerate(profile.windows):
         panes = existing.get(window.name)
+        if panes is None and window.name in ctx.skip:
+            continue  # a task done (its window closed): nothing to repair
         if panes is None:
             temp = _temp(build_id, i)
             target = f"{session}:={temp}"
@@ -311,7 +358,7 @@ def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str
                 first = ("new-window", "-d", "-t", f"{session}:", "-n", temp)
             cmds += _window_commands(resolved, ctx, window, first, target, None)
             renames.append(("rename-window", "-t", target, "--", literal(window.name)))
-            changes.append(f"created window {window.name}")
+            changes.append(f"started task {window.name}" if window.task else f"created window {window.name}")
             made.append((temp, window.name, len(window.pane_specs())))
             previous = target
             continue

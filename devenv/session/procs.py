@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import psutil
 
@@ -34,7 +35,6 @@ K = TypeVar("K")
 MARK = "DEVENV_MARK"
 PROJECT = "DEVENV_PROJECT"
 Matcher = Callable[[str | None, str | None], str | None]  # (mark, project) -> its window, None when not ours
-STAGES: tuple[tuple[str, float | None], ...] = (("SIGINT", 1 / 3), ("SIGTERM", 2 / 3), ("SIGKILL", None))
 KILL_WAIT = 5.0  # how long SIGKILL may take to be reaped by the kernel
 
 
@@ -115,48 +115,119 @@ def _is_tmux(name: str | None) -> bool:
 # --------------------------------------------------------------------------- collecting
 
 
+class Seen(NamedTuple):
+    """One process as a snapshot saw it: what finding the session's processes needs, nothing more."""
+
+    pid: int
+    ppid: int
+    name: str
+    started: float  # start time (clock ticks since boot from /proc, else psutil's create_time)
+
+
 @dataclass
 class _Snapshot:
-    procs: dict[int, psutil.Process]
+    procs: dict[int, Seen]
     children: dict[int, list[int]]
     marks: dict[int, tuple[str, str | None]]  # pid -> (mark, project)
     tmux: set[int]
 
 
+def _proc_stat() -> list[Seen] | None:
+    """Every live process from /proc/PID/stat (one small read each); None where there is no /proc."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    found = []
+    for entry in names:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        head, _, rest = data.rpartition(b")")
+        fields = rest.split()
+        if len(fields) < 20 or fields[0] in (b"Z", b"X"):  # zombies count as gone
+            continue
+        comm = head.partition(b"(")[2].decode("utf-8", "replace")
+        found.append(Seen(int(entry), int(fields[1]), comm, float(fields[19])))
+    return found
+
+
 def _snapshot() -> _Snapshot:
     """One pass over every process: parents, marks, names. Zombies are left out."""
     snap = _Snapshot({}, {}, {}, set())
-    for proc in psutil.process_iter(["ppid", "name", "status", "create_time"]):
-        info = proc.info
-        if info["status"] in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) or info["ppid"] is None:
-            continue
-        snap.procs[proc.pid] = proc
-        snap.children.setdefault(info["ppid"], []).append(proc.pid)
-        if _is_tmux(info["name"]):
-            snap.tmux.add(proc.pid)
-        mark, project = _mark_of(proc, info["create_time"])
+    seen = _proc_stat()
+    if seen is None:  # no /proc (macOS): psutil
+        seen = []
+        for proc in psutil.process_iter(["ppid", "name", "status", "create_time"]):
+            info = proc.info
+            if info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) and info["ppid"] is not None:
+                seen.append(Seen(proc.pid, info["ppid"], info["name"] or "?", info["create_time"] or 0.0))
+    for item in seen:
+        snap.procs[item.pid] = item
+        snap.children.setdefault(item.ppid, []).append(item.pid)
+        if _is_tmux(item.name):
+            snap.tmux.add(item.pid)
+        mark, project = _mark_of(item.pid, item.started)
         if mark:
-            snap.marks[proc.pid] = (mark, project)
+            snap.marks[item.pid] = (mark, project)
     return snap
 
 
 # A process's environment is fixed when it starts: read each process's mark once
 # (by pid and start time), so that the rescans of a stop read only new processes.
-_MARKS: dict[int, tuple[float | None, str | None, str | None]] = {}
+_MARKS: dict[int, tuple[float, str | None, str | None]] = {}
 
 
-def _mark_of(proc: psutil.Process, started: float | None) -> tuple[str | None, str | None]:
+def _mark_of(pid: int, started: float) -> tuple[str | None, str | None]:
     """(DEVENV_MARK, DEVENV_PROJECT) of a process's environment."""
-    known = _MARKS.get(proc.pid)
-    if known is not None and known[0] == started and started is not None:
+    known = _MARKS.get(pid)
+    if known is not None and known[0] == started:
         return known[1], known[2]
+    mark = project = None
     try:
-        environ = proc.environ() or {}
-    except (psutil.Error, OSError):
-        environ = {}
-    mark, project = environ.get(MARK), environ.get(PROJECT)
-    _MARKS[proc.pid] = (started, mark, project)
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            data = fh.read()
+        for item in data.split(b"\0"):
+            if item.startswith(b"DEVENV_MARK="):
+                mark = item[12:].decode("utf-8", "replace")
+            elif item.startswith(b"DEVENV_PROJECT="):
+                project = item[15:].decode("utf-8", "replace")
+    except FileNotFoundError:
+        try:
+            environ = psutil.Process(pid).environ() or {}
+            mark, project = environ.get(MARK), environ.get(PROJECT)
+        except (psutil.Error, OSError):
+            pass
+    except OSError:
+        pass
+    _MARKS[pid] = (started, mark, project)
     return mark, project
+
+
+def _process(seen: Seen) -> psutil.Process | None:
+    """A psutil handle on a process found in a snapshot (only those that are the session's)."""
+    try:
+        return psutil.Process(seen.pid)
+    except psutil.Error:
+        return None
+
+
+_HANDLES: dict[tuple[int, float], psutil.Process] = {}
+
+
+def _handle(snap: _Snapshot, pid: int) -> psutil.Process | None:
+    """The same psutil.Process for the same process across snapshots (a stop compares them)."""
+    key = (pid, snap.procs[pid].started)
+    if key not in _HANDLES:
+        proc = _process(snap.procs[pid])
+        if proc is None:
+            return None
+        _HANDLES[key] = proc
+    return _HANDLES[key]
 
 
 def _tree(snap: _Snapshot, pid: int) -> list[int]:
@@ -188,8 +259,9 @@ def collect(roots: Mapping[int, tuple[str, int]], match: Matcher | None, *,
         for pid in _tree(snap, top):
             if pid in exclude or pid in found:
                 continue
-            proc = snap.procs[pid]
-            found[pid] = (proc, Member(pid, proc.info["name"] or "?", window, pane, pid in roots))
+            proc = _handle(snap, pid)
+            if proc is not None:
+                found[pid] = (proc, Member(pid, snap.procs[pid].name or "?", window, pane, pid in roots))
 
     for pid, (window, pane) in roots.items():
         add(pid, window, pane)
@@ -218,14 +290,15 @@ def collect(roots: Mapping[int, tuple[str, int]], match: Matcher | None, *,
 def scanner(roots: Mapping[int, tuple[str, int]], match: Matcher | None, exclude: Collection[int] = (),
             servers: Collection[int] = ()) -> Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, Member]]]:
     """A ``scan`` for :func:`stop`: pane trees as first seen (a pid reused later is not taken), marks."""
-    first: dict[int, psutil.Process] | None = None
+    first: dict[int, float] | None = None
 
     def scan(also: Mapping[int, Member]) -> dict[int, tuple[psutil.Process, Member]]:
         nonlocal first
         snap = _snapshot()
         if first is None:
-            first = {pid: snap.procs[pid] for pid in roots if pid in snap.procs}
-        still = {pid: roots[pid] for pid, proc in first.items() if snap.procs.get(pid) == proc}
+            first = {pid: snap.procs[pid].started for pid in roots if pid in snap.procs}
+        still = {pid: roots[pid] for pid, started in first.items()
+                 if pid in snap.procs and snap.procs[pid].started == started}
         return collect(still, match, exclude=exclude, also=also, snap=snap, servers=servers)
 
     return scan
@@ -313,12 +386,18 @@ def _hangups(proc: psutil.Process, member: Member, name: str) -> bool:
     when it is an idle shell (a shell with no children, not devenv's runner): nothing to
     interrupt, and a shell ignores SIGINT.
     """
-    if not member.root or name == "SIGKILL":
-        return False
+    if not member.root or name == "SIGKILL" or _is_runner(proc):
+        return False  # devenv's runner ends on INT/TERM by itself; a hangup would hit its command first
     if name == "SIGTERM":
         return True
-    return (member.name in _SHELLS and not _has_children(proc)
-            and not any(arg.endswith("runner.sh") for arg in proc.cmdline()))
+    return member.name in _SHELLS and not _has_children(proc)
+
+
+def _is_runner(proc: psutil.Process) -> bool:
+    try:
+        return any(arg.endswith("runner.sh") for arg in proc.cmdline())
+    except psutil.Error:
+        return False
 
 
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "ash", "busybox", "nu",
@@ -359,67 +438,123 @@ def _deaf(proc: psutil.Process, member: Member, name: str) -> bool:
     return all(ignored >> (int(sig) - 1) & 1 for sig in sent)
 
 
-def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, Member]]],
-         timeout: float, *, kill_wait: float = KILL_WAIT) -> StopReport:
-    """Stop what ``scan`` finds: SIGINT, wait up to a third of ``timeout``; SIGTERM, wait the rest; SIGKILL.
+class Plan(NamedTuple):
+    """How a window's processes are stopped: signals at offsets (seconds) from the window's start.
 
-    ``scan(tracked)`` returns the processes to stop now (it gets those found
-    before, so it can follow their children). It is called again at each stage
-    and whenever everything seems gone, to catch processes forked while dying.
-    A stage ends early when everything left ignores its signal.
+    The last step is SIGKILL. A process that ignores (SIG_IGN) the signal it just got moves on to
+    the next step at once: waiting for it is pointless.
     """
+
+    steps: tuple[tuple[float, str], ...]
+
+    @classmethod
+    def staged(cls, timeout: float) -> Plan:
+        """The default: SIGINT; SIGTERM after a third of ``timeout``; SIGKILL after all of it."""
+        return cls(((0.0, "SIGINT"), (timeout / 3, "SIGTERM"), (timeout, "SIGKILL")))
+
+    @classmethod
+    def signal_then_kill(cls, signame: str, timeout: float) -> Plan:
+        return cls(((0.0, signame), (timeout, "SIGKILL")) if signame != "SIGKILL" else ((0.0, "SIGKILL"),))
+
+    @classmethod
+    def kill_after(cls, timeout: float) -> Plan:
+        """After a stop command: nothing is sent until ``timeout``, then SIGKILL."""
+        return cls(((timeout, "SIGKILL"),))
+
+    @property
+    def length(self) -> float:
+        return self.steps[-1][0]
+
+
+def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, Member]]],
+         timeout: float, *, plan: Callable[[Member], Plan] | None = None,
+         started: Callable[[str], None] | None = None, kill_wait: float = KILL_WAIT,
+         waits_for: Callable[[str], Collection[str]] | None = None) -> StopReport:
+    """Stop what ``scan`` finds, each window's processes on their window's plan (default: staged).
+
+    ``scan(tracked)`` returns the processes to stop now (it gets those found before, so it can
+    follow their children); it is called again while stopping, to catch processes forked while
+    dying, and once more when everything seems gone. ``started(window)`` is called once per
+    window when its stop begins (to run a stop command). ``waits_for(window)``: the windows that
+    must be gone before this one's stop begins (what depends on it): an ordered shutdown in one
+    pass. Returns as soon as everything is gone.
+    """
+    gate = waits_for or (lambda window: ())
+    plan_of = plan or (lambda member: Plan.staged(timeout))
     tracked: dict[int, tuple[psutil.Process, Member]] = {}
+    step: dict[int, int] = {}  # pid -> index of the next step
+    begun: dict[str, float] = {}  # window -> when its stop began
+    plans: dict[str, Plan] = {}
     order: list[Member] = []
     killed: list[Member] = []
     ports_before: dict[int, set[int | None]] = {}
+    last_scan = 0.0
 
-    def rescan(sig: str) -> int:
-        """Find processes not seen yet and send them ``sig``; how many there were."""
+    def rescan() -> int:
+        """Take in processes not seen yet; how many there were."""
+        nonlocal last_scan
+        last_scan = time.monotonic()
         following = {pid: m for pid, (proc, m) in tracked.items() if _alive(proc)}
         fresh = {pid: pm for pid, pm in scan(following).items()
                  if pid not in tracked or tracked[pid][0] != pm[0]}
         if not tracked and fresh:
             ports_before.update(listeners(set(fresh)))
         for pid, (proc, member) in fresh.items():
-            tracked[pid] = (proc, member)
+            tracked[pid], step[pid] = (proc, member), 0
             order.append(member)
-            if sig == "SIGKILL":
-                killed.append(member)
-            _signal(proc, member, sig)
+            plans.setdefault(member.window, plan_of(member))
         return len(fresh)
 
-    def alive() -> list[tuple[psutil.Process, Member]]:
-        return [pm for pm in tracked.values() if _alive(pm[0])]
+    def begin(now: float) -> None:
+        """Windows whose dependents are all gone begin their stop."""
+        alive = {m.window for proc, m in tracked.values() if _alive(proc)}
+        for window in sorted(alive - set(begun)):
+            if not set(gate(window)) & alive:
+                begun[window] = now
+                if started is not None:
+                    started(window)
 
-    for sig, share in STAGES:
-        survivors = alive()
-        if sig == "SIGKILL":
-            killed.extend(m for _, m in survivors)
-        for proc, member in survivors:
-            _signal(proc, member, sig)
-        if rescan(sig) == 0 and not survivors:
-            break
-        budget = kill_wait if share is None else timeout * share
+    def advance(now: float) -> None:
+        """Send every process the steps now due on its window's plan."""
+        begin(now)
+        for pid, (proc, member) in list(tracked.items()):
+            if member.window not in begun:
+                continue
+            steps = plans[member.window].steps
+            while step[pid] < len(steps) and _alive(proc):
+                at, signame = steps[step[pid]]
+                previous = steps[step[pid] - 1][1] if step[pid] else None
+                if begun[member.window] + at > now and not (previous and _deaf(proc, member, previous)):
+                    break
+                if signame == "SIGKILL" and step[pid] > 0:  # an escalation, not a plan that kills at once
+                    killed.append(member)
+                _signal(proc, member, signame)
+                step[pid] += 1
 
-        def settled(sig: str = sig, last: bool = share is None) -> bool:
-            left = alive()
-            if left:
-                return not last and all(_deaf(p, m, sig) for p, m in left)
-            return rescan(sig) == 0
+    def settled() -> bool:
+        now = time.monotonic()
+        if now - last_scan >= 0.1:
+            rescan()
+        advance(now)
+        if any(_alive(proc) for proc, _ in tracked.values()):
+            return False
+        return rescan() == 0 and not any(_alive(proc) for proc, _ in tracked.values())
 
+    rescan()
+    advance(time.monotonic())
+    if tracked:
+        chain = 1 + max((len(set(gate(w))) for w in plans), default=0)  # windows stopped one after another
+        budget = chain * max(p.length for p in plans.values()) + kill_wait
         try:
-            wait_until(settled, budget, interval=0.02, max_interval=0.1)
+            wait_until(settled, budget, interval=0.01, max_interval=0.05)
         except TimeoutError:
             pass
-        if not alive() and rescan(sig) == 0:
-            break
-
-    left = tuple(m for _, m in alive())
+    left = tuple(m for proc, m in tracked.values() if _alive(proc))
     windows_of: dict[int, str] = {m.pid: m.window for m in order}
     ports = tuple(sorted({(port, windows_of.get(min(p for p in pids if p is not None), "?"))
                           for port, pids in ports_before.items() if any(p is not None for p in pids)}))
-    now = listeners() if ports else {}
-    released = tuple(sorted({port for port, _ in ports if port not in now}))
+    now_listening = listeners() if ports else {}
+    released = tuple(sorted({port for port, _ in ports if port not in now_listening}))
     return StopReport(tuple(order), tuple(dict.fromkeys(killed)), left, ports, released)
 
 

@@ -1,8 +1,12 @@
 """The pane runner's records (see devenv/session/runner.sh), read in one place, and the session lock.
 
 Each pane's runner writes, next to the pane's log (see :class:`devenv.paths.SessionPaths`):
-``<prefix>.status`` (one line: ``waiting`` | ``running <pid>`` | ``exited <code>`` | ``failed <why>``),
-``<prefix>.exit`` (the last exit code), ``<prefix>.restarts`` and ``<prefix>.logstart``.
+``<prefix>.status`` (one line: ``waiting`` | ``running <pid>`` | ``exited <code>`` | ``failed <why>``,
+and for tasks ``done`` | ``skipped``), ``<prefix>.exit`` (the last exit code), ``<prefix>.restarts``,
+``<prefix>.logstart``, and for a task that succeeded ``<prefix>.inputs`` (the digest of what it ran
+on: kept after ``down``, so an unchanged task is skipped next time). ``up`` writes ``<prefix>.def``
+(the window's definition when it started: drift is measured against it) and ``started`` (the
+session's ``after_down`` hooks are owed until ``down`` runs them).
 """
 
 from __future__ import annotations
@@ -77,6 +81,26 @@ def ran(statuses: list[Status]) -> bool:
     return all(s.alive or s.exit_code == 0 for s in statuses)
 
 
+TASK_SUCCESS = ("done", "skipped")
+
+
+def put_status(prefix: Path, text: str) -> None:
+    """Write a runner status for a pane (devenv's own: a task it skips, a task it runs again)."""
+    private_file(Path(f"{prefix}.status"), (text + "\n").encode())
+
+
+def read_text(path: Path) -> str | None:
+    """A small record's text (None: absent or unreadable)."""
+    try:
+        return path.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def write_text(path: Path, text: str) -> None:
+    private_file(path, text.encode())
+
+
 class PaneState(NamedTuple):
     """What the pane runner recorded about one pane."""
 
@@ -87,20 +111,13 @@ class PaneState(NamedTuple):
     detail: str = ""
 
 
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return None
-
-
 def read_pane_state(paths: SessionPaths, window: str, pane: int) -> PaneState:
     prefix = paths.prefix(window, pane)
     status = read_status(prefix)
     pid = int(status.rest) if status.word == "running" and status.rest.isdigit() else None
-    exit_text = _read(Path(f"{prefix}.exit"))
+    exit_text = read_text(Path(f"{prefix}.exit"))
     exit_code = int(exit_text) if exit_text and exit_text.lstrip("-").isdigit() else None
-    restarts_text = _read(Path(f"{prefix}.restarts"))
+    restarts_text = read_text(Path(f"{prefix}.restarts"))
     restarts = int(restarts_text) if restarts_text and restarts_text.isdigit() else 0
     if status.exit_code is not None:
         exit_code = status.exit_code
@@ -115,8 +132,9 @@ def log_start(prefix: Path, size: int) -> int:
         return 0
 
 
-_RUNNER_FILES = ("status", "exit", "restarts", "logstart", "tmp")
+_RUNNER_FILES = ("status", "exit", "restarts", "logstart", "tmp", "def", "why")  # not "inputs": they outlive down
 OWNER = "project"  # the state folder's record of the project whose session it serves
+STARTED = "started"  # a session was built and its after_down hooks have not run yet
 
 
 def clear(paths: SessionPaths, notes: list[str] | None = None) -> None:

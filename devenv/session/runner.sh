@@ -9,6 +9,8 @@
 #   DEVENV_AFTER         JSON list of dependencies to wait for (devenv _await reads it)
 #   DEVENV_PYTHON        the Python that runs devenv
 #   DEVENV_PIPE, DEVENV_TMUX  the tmux pipe-pane command that logs the pane's output, and tmux
+#   DEVENV_TASK          1: a one-shot task (run once; exit 0: "done", its window closes; else "failed")
+#   DEVENV_INPUTS        a task's inputs digest, recorded when it succeeds (an unchanged task is skipped)
 # tmux 3.3 sometimes loses a dead pane's exit status, so the runner writes it itself.
 
 cmd=$DEVENV_CMD
@@ -42,7 +44,10 @@ fi
 if [ -n "$state" ] && [ -n "$DEVENV_PIPE" ] && [ -n "$TMUX_PANE" ]; then
     "${DEVENV_TMUX:-tmux}" pipe-pane -t "$TMUX_PANE" "$DEVENV_PIPE" 2>/dev/null
 fi
-unset DEVENV_PIPE DEVENV_TMUX
+tmux_bin=${DEVENV_TMUX:-tmux}
+task=${DEVENV_TASK:-}
+inputs=${DEVENV_INPUTS:-}
+unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS
 
 # how an exit status reads: "status 3", or "killed by SIGKILL" for 137
 how() {
@@ -59,9 +64,33 @@ if [ -n "$DEVENV_AFTER" ]; then
     rc=$?
     if [ "$rc" -ne 0 ]; then
         put exit "$rc"
-        if [ "$stopping" = 1 ]; then put status "exited $rc"; else put status "failed dependency not ready"; fi
+        if [ "$stopping" = 1 ]; then
+            put status "exited $rc"
+        else  # _await left the reason ("dependency migrate failed (exit 1)")
+            why=$(cat "$state.why" 2>/dev/null)
+            put status "failed ${why:-dependency not ready}"
+        fi
         exit "$rc"
     fi
+fi
+
+if [ -n "$task" ]; then  # once; its success is what its dependents wait for
+    [ -n "$state" ] && put logstart "$(wc -c < "$state.log" 2>/dev/null || echo 0)"
+    put status "running $$"
+    started=$(date +%s)
+    "$shell" -c "$cmd"
+    rc=$?
+    put exit "$rc"
+    if [ "$rc" -eq 0 ] && [ "$stopping" = 0 ]; then
+        [ -n "$inputs" ] && put inputs "$inputs"
+        put status done
+        printf '\n[devenv] task done in %ss\n' "$(($(date +%s) - started))"
+        [ -n "$TMUX_PANE" ] && exec "$tmux_bin" kill-pane -t "$TMUX_PANE"  # its output stays in its log
+        exit 0
+    fi
+    if [ "$stopping" = 1 ]; then put status "exited $rc"; else put status "failed exit $rc"; fi
+    printf '\n[devenv] task %s\n' "$(how "$rc")"
+    exit "$rc"
 fi
 
 restarts=0
