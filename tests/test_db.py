@@ -661,6 +661,9 @@ def test_the_client_is_pgcli_or_litecli_for_a_person_psql_or_sqlite3_for_a_scrip
     assert client_argv(str(bin_dir / "pgcli"), pg) == [str(bin_dir / "pgcli"), "--less-chatty",
                                                        "--single-connection", "postgresql://u@h:5/d"]
     assert client_argv("psql", pg) == ["psql", "postgresql://u@h:5/d"]
+    here = DbUrl("sqlite", path=Path.cwd() / ".devenv" / "demo.sqlite3")
+    assert client_argv("litecli", here) == ["litecli", os.path.join(".devenv", "demo.sqlite3")]  # a short prompt
+    assert client_argv("sqlite3", lite) == ["sqlite3", str(tmp_path / "x.db")]  # outside the current folder
     # beside devenv's interpreter (its venv's bin) when not on PATH: the test extra installed them there
     venv_bin = Path(sys.executable).parent
     assert find_client(pg, lambda _name: None) == str(venv_bin / "pgcli")

@@ -230,3 +230,50 @@ def test_the_frame_fits_the_screen_and_colours_only_the_state() -> None:
     assert ps_frame([], "h", "no session s running", 70, 10) == ["h", "no session s running"]
     tiny = ps_frame(table, "h" * 30, None, 20, 10)
     assert all(len(line) <= 20 for line in tiny)
+
+
+# --------------------------------------------------------------------------- the README's picture
+
+
+def screenshot_module():
+    import importlib.machinery
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "screenshot"
+    loader = importlib.machinery.SourceFileLoader("screenshot", str(path))
+    spec = importlib.util.spec_from_loader("screenshot", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_the_picture_maps_ansi_to_cells() -> None:
+    shot = screenshot_module()
+    row = shot.screen("\x1b[1;32mok\x1b[0m \x1b[38;5;196mred\x1b[48;2;1;2;3m bg\x1b[49m 界x")[0]
+    assert [c for c, _ in row[:12]] == list("ok red bg ") + ["界", ""]
+    assert row[0][1].bold and row[0][1].fg == shot.PALETTE[2] and row[3][1].fg == "#ff0000"
+    assert row[6][1].bg == "#010203" and row[10][1].bg is None and row[12][0] == "x"
+    assert len(row) == shot.COLS and shot.plain("\x1b[31ma\x1b[0m\x1b[?25lb") == "ab"
+    svg = shot.svg(shot.screen("a <b> & c\n\x1b[7mrev\x1b[0m"), "t")
+    import xml.etree.ElementTree as ET
+
+    ET.fromstring(svg)  # well-formed
+    assert "&lt;b&gt;" in svg and f'fill="{shot.FOREGROUND}"' in svg
+
+
+def test_the_picture_is_drawn_from_a_real_run_of_the_demo(tmp_path: Path) -> None:
+    out = tmp_path / "devenv.svg"
+    proc = subprocess.run([sys.executable, "scripts/screenshot", "-o", str(out), "--text"], capture_output=True,
+                          text=True, timeout=180, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "devenv db console: sqlite:///" in proc.stdout and "tables (1): calls" in proc.stdout
+    assert "3 rows in set" in proc.stdout or "|200|" in proc.stdout.replace(" ", "")  # litecli, or sqlite3
+    status = [line for line in proc.stdout.splitlines() if "0:api" in line]
+    assert status and all(w in status[-1] for w in ("1:worker", "2:db", "3:logs"))
+    import xml.etree.ElementTree as ET
+
+    ET.parse(out)
+    leftover = [p for p in psutil.process_iter(["environ"])
+                if ((p.info["environ"] or {}).get("DEVENV_MARK") or "").startswith("devenv-picture-")]
+    assert leftover == []  # devenv down stopped the demo, both tmux servers are gone

@@ -95,9 +95,18 @@ def find_client(url: DbUrl, which: Callable[[str], str | None] = shutil.which, *
 
 
 def client_argv(client: str, url: DbUrl) -> list[str]:
-    """The command line of ``client`` for ``url`` (never with the password)."""
+    """The command line of ``client`` for ``url`` (never with the password).
+
+    A SQLite file under the current folder is named relative to it (litecli's prompt is the path
+    as given: ``.devenv/demo/demo.sqlite3>``, not a long absolute one).
+    """
     if url.scheme == "sqlite":
-        return [client, str(url.path)]
+        path = str(url.path)
+        try:
+            relative = os.path.relpath(path)
+        except (OSError, ValueError):  # no current folder any more
+            relative = path
+        return [client, relative if not relative.startswith("..") else path]
     target = url.libpq_url(with_password=False)
     if os.path.basename(client).startswith("pgcli"):
         return [client, "--less-chatty", "--single-connection", target]
