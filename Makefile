@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install deps deps-test up down test lint bench clean
+.PHONY: install deps deps-test up down test lint bench picture clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ lint: install    ## ruff on everything, mypy --strict on the package
 bench: deps install   ## its own venv (devenv installed as users do, tmuxp); tmuxinator from the OS if it can be had
 	-@./scripts/sysdeps tmuxinator
 	$(BIN)/python tests/bench.py
+
+picture: deps install  ## docs/devenv.svg, the README's picture, from a real run of the demo
+	$(BIN)/python scripts/screenshot
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -266,9 +266,7 @@ windows: [{name: a, command: sleep 1}]
 
 
 def run_helpers(root: Path) -> list[tuple[str, float, float]]:
-    """Idle CPU % and RSS of devenv's resident helpers, measured over 3 s each."""
-    import psutil
-
+    """Idle CPU % and RSS of devenv's resident helpers, measured over 3 s each (ps --watch: 10 s)."""
     d = root / "helpers"
     (d / ".devenv").mkdir(parents=True, exist_ok=True)
     (d / "logs").mkdir(exist_ok=True)
@@ -280,11 +278,28 @@ def run_helpers(root: Path) -> list[tuple[str, float, float]]:
     env = {**os.environ, "DEVENV_AFTER": json.dumps([{"window": "api", "state": str(d / "nostate"),
                                                       "kind": "port", "target": "1", "timeout": 60,
                                                       "interval": 0.5}])}
+    watched = root / "watched"  # ps --watch over a running 10-window session, at its default interval
+    (watched / ".devenv").mkdir(parents=True, exist_ok=True)
+    (watched / ".devenv" / "default.yaml").write_text(
+        "windows:\n" + "".join(f"  - {{name: w{i}, command: exec {LONG}}}\n" for i in range(10)))
+    socket = sock()
+    subprocess.run([*DEVENV, "-C", str(watched), "-L", socket, "up", "-d", "--no-check"], check=True,
+                   capture_output=True)
     helpers = {
         "log follower (logs -f)": ([*DEVENV, "-C", str(d), "logs", "-f", "--", "logs/*.log"], None),
         "waiter (_await)": ([*DEVENV, "_await"], env),
         "db top (SQLite)": ([*DEVENV, "-C", str(d), "db", "top", "--url", f"sqlite:///{d / 'dev.db'}"], None),
+        "ps --watch (10 windows, every 2 s)": ([*DEVENV, "-C", str(watched), "-L", socket, "ps", "--watch"], None),
     }
+    try:
+        return _measure(helpers)
+    finally:
+        kill(socket)
+
+
+def _measure(helpers: dict[str, tuple[list[str], dict[str, str] | None]]) -> list[tuple[str, float, float]]:
+    import psutil
+
     results = []
     for name, (argv, env_) in helpers.items():
         proc = subprocess.Popen(argv, env=env_, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -296,7 +311,7 @@ def run_helpers(root: Path) -> list[tuple[str, float, float]]:
                 results.append((name, float("nan"), float("nan")))
                 continue
             p.cpu_percent(None)
-            time.sleep(3)  # noqa: TID251 - the measurement window
+            time.sleep(10 if "--watch" in argv else 3)  # noqa: TID251 - the measurement window (5 frames of ps)
             cpu = p.cpu_percent(None)
             rss = p.memory_info().rss / 2**20
             results.append((name, cpu, rss))

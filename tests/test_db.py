@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -466,6 +467,7 @@ def test_a_killed_console_leaves_no_pgpass_file(devenv: Devenv, home: Path, pg_s
     runtime.mkdir()
     tmp.mkdir()
     monkeypatch.setenv("DEVENV_DB_URL", pg_server.url)  # the tmux server inherits this environment
+    monkeypatch.setenv("DEVENV_DB_CLIENT", "psql")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv("TMPDIR", str(tmp))
     before = set(Path(tempfile.gettempdir()).glob("devenv-db-*"))
@@ -522,9 +524,17 @@ def test_shell_exits_with_the_client_code(devenv: Devenv, pg_server: PgServer) -
 def test_shell_without_a_client_says_how_to_install_one(devenv: Devenv, tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    r = devenv("db", "shell", "--url", "postgresql://app@127.0.0.1:1/app", env={"PATH": str(empty)})
+    from devenv.db.shell import find_client
+
+    with pytest.raises(DbError) as info:
+        find_client(DbUrl("postgresql", host="h"), lambda _name: None, beside=str(empty))
+    assert "no pgcli or psql found" in info.value.message and "apt-get install postgresql-client" in info.value.hint
+    with pytest.raises(DbError, match="no litecli or sqlite3 found"):
+        find_client(DbUrl("sqlite", path=empty / "x.db"), lambda _name: None, beside=str(empty))
+    r = devenv("db", "shell", "--url", "postgresql://app@127.0.0.1:1/app",
+               env={"PATH": str(empty), "DEVENV_DB_CLIENT": "psql"})  # (pgcli is beside devenv's python)
     assert r.code == 1
-    assert "no pgcli or psql found" in r.err and "apt-get install postgresql-client" in r.err
+    assert "psql (from $DEVENV_DB_CLIENT) not found" in r.err and "unset DEVENV_DB_CLIENT" in r.err
 
 
 # --------------------------------------------------------------------------- top and console in tmux
@@ -569,6 +579,7 @@ def test_console_banner_shell_and_restart(devenv: Devenv, home: Path, pg_server:
     # the tmux server inherits this environment: the URL reaches the window without any argv
     monkeypatch.setenv("DEVENV_DB_URL", pg_server.url)
     monkeypatch.setenv("PGAPPNAME", "t/db")
+    monkeypatch.setenv("DEVENV_DB_CLIENT", "psql")  # the fallback (pgcli is installed: see the pgcli tests)
     cmd = [sys.executable, "-m", "devenv", "-C", str(devenv.project), "db", "console"]
     code = tmux_start(devenv, home, cmd)
     wait_pane(devenv, "devenv db console", "(from DEVENV_DB_URL)", "connections", "/20 (", "postgres=#")
@@ -608,6 +619,7 @@ def test_console_on_sqlite_stops_when_terminated(devenv: Devenv, home: Path, mon
     sqlite3.connect(devenv.project / "c.db").execute("create table notes (id integer)").connection.close()
     monkeypatch.setenv("DEVENV_DB_URL", "file:./c.db")
     monkeypatch.setenv("DEVENV_PROJECT", str(devenv.project))  # relative paths from the project, as in a window
+    monkeypatch.setenv("DEVENV_DB_CLIENT", "sqlite3")  # the fallback (litecli is installed)
     code = tmux_start(devenv, home, [sys.executable, "-m", "devenv", "db", "console"])
     wait_pane(devenv, "devenv db console", "(from DEVENV_DB_URL)", "tables (1): notes", "sqlite>")
     top = psutil.Process(int(devenv.tmux("display-message", "-p", "-t", "t:0", "#{pane_pid}").strip()))
@@ -617,3 +629,132 @@ def test_console_on_sqlite_stops_when_terminated(devenv: Devenv, home: Path, mon
     console.terminate()  # as `devenv down` would: the console passes it on and stops, no restart prompt
     assert exit_code(code) == -15
     assert not client.is_running() or client.status() == psutil.STATUS_ZOMBIE
+
+
+# --------------------------------------------------------------------------- pgcli, litecli (installed by the test extra)
+
+
+def test_the_client_is_pgcli_or_litecli_for_a_person_psql_or_sqlite3_for_a_script(tmp_path: Path) -> None:
+    from devenv.db.shell import client_argv, find_client
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("pgcli", "psql", "sqlite3"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+
+    def which(name: str) -> str | None:
+        return shutil.which(name, path=str(bin_dir))
+
+    pg = DbUrl("postgresql", host="h", port=5, user="u", password="pw", dbname="d")
+    lite = DbUrl("sqlite", path=tmp_path / "x.db")
+    def find(url: DbUrl, **kw: object) -> str:
+        return find_client(url, which, beside=str(bin_dir), **kw)  # type: ignore[arg-type]
+
+    assert find(pg) == str(bin_dir / "pgcli")
+    assert find(pg, interactive=False) == str(bin_dir / "psql")
+    assert find(pg, choice="psql") == str(bin_dir / "psql")
+    assert find(pg, choice="sqlite3") == str(bin_dir / "pgcli")  # another family's: ignored
+    assert find(lite, choice="psql") == find(lite) == str(bin_dir / "sqlite3")
+    with pytest.raises(DbError, match="litecli .from .DEVENV_DB_CLIENT. not found"):
+        find(lite, choice="litecli")
+    assert client_argv(str(bin_dir / "pgcli"), pg) == [str(bin_dir / "pgcli"), "--less-chatty",
+                                                       "--single-connection", "postgresql://u@h:5/d"]
+    assert client_argv("psql", pg) == ["psql", "postgresql://u@h:5/d"]
+    here = DbUrl("sqlite", path=Path.cwd() / ".devenv" / "demo.sqlite3")
+    assert client_argv("litecli", here) == ["litecli", os.path.join(".devenv", "demo.sqlite3")]  # a short prompt
+    assert client_argv("sqlite3", lite) == ["sqlite3", str(tmp_path / "x.db")]  # outside the current folder
+    # beside devenv's interpreter (its venv's bin) when not on PATH: the test extra installed them there
+    venv_bin = Path(sys.executable).parent
+    assert find_client(pg, lambda _name: None) == str(venv_bin / "pgcli")
+    assert find_client(lite, lambda _name: None) == str(venv_bin / "litecli")
+
+
+def client_in(devenv: Devenv, name: str) -> psutil.Process:
+    """The pane's process running the script ``name`` (pgcli retitles itself: its name is no guide)."""
+    top = psutil.Process(int(devenv.tmux("display-message", "-p", "-t", "t:0", "#{pane_pid}").strip()))
+
+    def runs(proc: psutil.Process) -> bool:
+        with contextlib.suppress(psutil.Error):
+            return any(Path(arg).name == name for arg in proc.cmdline()[:2])
+        return False
+
+    return wait_until(lambda: next((p for p in top.children(recursive=True) if runs(p)), None), 20)
+
+
+@pytest.mark.postgres
+def test_console_runs_pgcli_with_the_password_outside_argv(devenv: Devenv, home: Path, pg_server: PgServer,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.pg import APP_PASSWORD
+
+    monkeypatch.setenv("DEVENV_DB_URL", pg_server.app_url)  # the ordinary role
+    monkeypatch.setenv("PGAPPNAME", "t/db")
+    code = tmux_start(devenv, home, [sys.executable, "-m", "devenv", "-C", str(devenv.project), "db", "console"])
+    wait_pane(devenv, "devenv db console", "(from DEVENV_DB_URL)", "connections", "app@127.0.0.1:postgres>")
+    pgcli = client_in(devenv, "pgcli")
+    assert "--single-connection" in pgcli.cmdline() and "--less-chatty" in pgcli.cmdline()
+    # pgcli retitles itself (setproctitle), which overwrites what /proc shows of its environment:
+    # the password reached it as the unlinked 0600 file it inherited (PGPASSFILE=/dev/fd/N), never argv
+    fds = [f for f in Path(f"/proc/{pgcli.pid}/fd").iterdir() if os.readlink(f).endswith("(deleted)")]
+    held = [f for f in fds if stat.S_ISREG(f.stat().st_mode) and stat.S_IMODE(f.stat().st_mode) == 0o600]
+    assert [f.read_text().splitlines()[0] for f in held] == [
+        f"{pg_server.host}:{pg_server.port}:postgres:app:{APP_PASSWORD}"]
+    pids = [psutil.Process(int(devenv.tmux("display-message", "-p", "-t", "t:0", "#{pane_pid}").strip())).pid]
+    for line in argv_of_tree(pids[0]):
+        assert APP_PASSWORD not in line and PASSWORD not in line
+    for proc in psutil.process_iter(["cmdline"]):  # nor any process of the machine
+        assert APP_PASSWORD not in " ".join(proc.info["cmdline"] or [])
+    devenv.tmux("send-keys", "-t", "t:0", "select application_name || '!' as who, count(*) over () as n"
+                " from pg_stat_activity where usename = current_user", "Enter")
+    text = wait_pane(devenv, "t/db!", "SELECT 1", "Time:")
+    assert "Server: PostgreSQL" not in text and "Traceback" not in text  # --less-chatty; no second connection
+    with connections(pg_server, ["test-admin"]) as (admin,):
+        rows = admin.execute("select count(*) from pg_stat_activity where application_name = 't/db'").fetchone()
+        assert rows == (1,)  # --single-connection: completions use the one connection
+    devenv.tmux("send-keys", "-t", "t:0", "\\q", "Enter")
+    text = wait_pane(devenv, "console exited; press Enter to restart, Ctrl-C to quit")
+    assert "Goodbye!" not in text
+    devenv.tmux("send-keys", "-t", "t:0", "C-c")
+    assert exit_code(code) == 0
+    assert APP_PASSWORD not in pane(devenv)
+
+
+def test_console_runs_litecli_and_never_makes_a_missing_file(devenv: Devenv, home: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    db = devenv.project / "c.db"
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        con.executescript("create table notes (id integer, body text);"
+                          "insert into notes values (1, 'first'), (2, 'second');")
+        con.commit()
+    monkeypatch.setenv("DEVENV_DB_URL", "file:./c.db")
+    monkeypatch.setenv("DEVENV_PROJECT", str(devenv.project))
+    code = tmux_start(devenv, home, [sys.executable, "-m", "devenv", "db", "console"])
+    wait_pane(devenv, "devenv db console", "tables (1): notes", f"{db}>")
+    client_in(devenv, "litecli")
+    devenv.tmux("send-keys", "-t", "t:0", "select body || '!' as b from notes where id = 2", "Enter")
+    wait_pane(devenv, "second!", "1 row in set")
+    devenv.tmux("send-keys", "-t", "t:0", "quit", "Enter")
+    wait_pane(devenv, "console exited; press Enter to restart, Ctrl-C to quit")
+    devenv.tmux("send-keys", "-t", "t:0", "C-c")
+    assert exit_code(code) == 0
+
+
+def test_a_console_on_a_missing_sqlite_file_does_not_create_it(devenv: Devenv, home: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = devenv.project / "later.db"
+    r = devenv("db", "shell", "--url", "sqlite:///later.db")
+    assert r.code == 1 and f"no database file at {missing}" in r.err and "does not make" in r.err
+    monkeypatch.setenv("DEVENV_DB_URL", "sqlite:///later.db")
+    monkeypatch.setenv("DEVENV_PROJECT", str(devenv.project))
+    code = tmux_start(devenv, home, [sys.executable, "-m", "devenv", "db", "console"])
+    wait_pane(devenv, "database not reachable", "retrying by itself in")
+    devenv.tmux("send-keys", "-t", "t:0", "s", "Enter")  # open the shell anyway: still no file made
+    wait_pane(devenv, f"error: no database file at {missing}")
+    assert not missing.exists()
+    with contextlib.closing(sqlite3.connect(missing)) as con:  # the app makes it: the console opens by itself
+        con.execute("create table t (x)")
+    wait_pane(devenv, "tables (1): t", f"{missing}>")
+    devenv.tmux("send-keys", "-t", "t:0", "quit", "Enter")
+    wait_pane(devenv, "console exited")
+    devenv.tmux("send-keys", "-t", "t:0", "C-c")
+    assert exit_code(code) == 0

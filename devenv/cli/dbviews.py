@@ -221,8 +221,9 @@ def console(url: DbUrl, url_text: str, source: str, out: Any, mask: Any = str, t
             session_at: SessionAt | None = None, stdin: Any = None) -> int:
     """Banner, then the shell; when it exits, offer a restart instead of leaving the window dead.
 
-    While the database is down (or full), retry by itself with backoff (0.25 s doubling to 2 s),
-    marking the pane ``waiting``; Enter retries now, ``s`` opens the shell anyway.
+    While the database is down (or full), or no client or SQLite file is there, retry by itself with
+    backoff (0.25 s doubling to 2 s), marking the pane ``waiting``; Enter retries now, ``s`` opens the
+    shell anyway.
     """
     stdin = sys.stdin if stdin is None else stdin
     pane = PaneState()
@@ -233,16 +234,20 @@ def console(url: DbUrl, url_text: str, source: str, out: Any, mask: Any = str, t
             if banner(url, url_text, source, timeout, out, mask, session_at) or force:
                 pane.running()
                 delays = None
-                code = run_shell(url)
-                if code:
-                    out.write(f"(the client exited with code {code})\n")
-                out.write("console exited; press Enter to restart, Ctrl-C to quit ")
-                out.flush()
-                if not stdin.readline():  # end of input
-                    out.write("\n")
-                    return 0
                 force = False
-                continue
+                try:
+                    code = run_shell(url)
+                except DbError as exc:  # no client, no SQLite file: said, then retried as an unreachable database
+                    out.write(mask(f"error: {exc.message}") + "\n" + (f"hint: {exc.hint}\n" if exc.hint else ""))
+                else:
+                    if code:
+                        out.write(f"(the client exited with code {code})\n")
+                    out.write("console exited; press Enter to restart, Ctrl-C to quit ")
+                    out.flush()
+                    if not stdin.readline():  # end of input
+                        out.write("\n")
+                        return 0
+                    continue
             pane.waiting()
             delays = delays or backoff(0.25, 2.0, 2.0)
             delay = next(delays)

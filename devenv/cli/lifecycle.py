@@ -8,8 +8,8 @@ import click
 
 from devenv.cli.completion import complete_windows
 from devenv.cli.options import Options
-from devenv.cli.render import ps_table, stop_report
-from devenv.errors import NoSession
+from devenv.cli.render import ps_frame, ps_table, stop_report, use_color
+from devenv.errors import NoSession, UsageError
 from devenv.ops.down import down as stop_session
 from devenv.ops.ps import ps as pane_rows
 from devenv.ops.restart import restart as restart_windows
@@ -110,9 +110,16 @@ def exec_(opts: Options, window: str | None, command: tuple[str, ...]) -> int:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of panes.")
+@click.option("-w", "--watch", is_flag=True, help="Refresh the table in place until q or Ctrl-C.")
+@click.option("--interval", type=click.FloatRange(min=0.2), default=2.0, show_default=True, metavar="SECONDS",
+              help="With --watch: seconds between refreshes.")
 @click.pass_obj
-def ps(opts: Options, as_json: bool) -> int:
+def ps(opts: Options, as_json: bool, watch: bool, interval: float) -> int:
     """Show each pane's state, process, exit code, CPU, memory, ports, uptime and restarts."""
+    if watch:
+        if as_json:
+            raise UsageError("--watch and --json do not go together")
+        return _watch(opts, interval)
     result = pane_rows(opts.resolved(), opts.tmux)
     if as_json:
         click.echo(json.dumps([r._asdict() for r in result.rows], indent=2, ensure_ascii=False))
@@ -125,6 +132,45 @@ def ps(opts: Options, as_json: bool) -> int:
     for line in ps_table(result.rows):
         click.echo(line)
     return 0 if result.running else 1
+
+
+def _watch(opts: Options, interval: float) -> int:
+    """``ps --watch``: a frame every ``interval`` (CPU % over the time between frames), q or Ctrl-C quits.
+
+    The profile is resolved once; each frame asks tmux and the process table again. A session
+    that is not running (yet, or any more) is said, and watched for.
+    """
+    import signal
+    import sys
+    import time
+
+    from devenv.cli.screen import Screen
+    from devenv.session.procs import CpuMeter
+    from devenv.wait import Stopped, stopped_by
+
+    resolved = opts.resolved()
+    session = resolved.profile.session
+    meter = CpuMeter()
+    color = use_color(sys.stdout)
+    try:
+        with stopped_by(signal.SIGTERM), Screen(sys.stdout, sys.stdin) as screen:
+            while True:
+                started = time.monotonic()
+                result = pane_rows(resolved, opts.tmux, meter=meter)
+                note = None
+                if not result.running:
+                    note = NoSession(session, opts.tmux.name).message
+                    if result.rows:
+                        note += f"; {len(result.rows)} of its processes still run (devenv down stops them)"
+                cols, rows = screen.size()
+                header = (f"devenv ps  {session} on {opts.tmux.label}  {time.strftime('%H:%M:%S')}  "
+                          f"every {interval:g}s  q: quit")
+                screen.draw(ps_frame(result.rows, header, note, cols, rows, color=color and screen.tty))
+                keys = screen.wait(max(interval - (time.monotonic() - started), interval / 4))  # a slow frame: still a pause
+                if keys is None or any(k in keys for k in "qQ\x04"):
+                    return 0
+    except (KeyboardInterrupt, Stopped):
+        return 0
 
 
 def _notes(notes: tuple[str, ...]) -> None:

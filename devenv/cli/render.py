@@ -108,17 +108,55 @@ def stop_report(report: StopReport, indent: str = "  ") -> tuple[list[str], list
     return out, err
 
 
-def ps_table(rows: Sequence[PaneRow]) -> list[str]:
-    """The ``ps`` table, one line per pane."""
+_STATE_COLORS = {"ready": _GREEN, "running": _GREEN, "starting": _YELLOW, "waiting": _YELLOW, "failed": _RED,
+                 "orphaned": _RED}
+
+
+def _state_color(row: PaneRow) -> str | None:
+    if row.state == "exited":
+        return _RED if row.exit_code else None
+    return _STATE_COLORS.get(row.state)
+
+
+def ps_table(rows: Sequence[PaneRow], *, color: bool = False, width: int | None = None) -> list[str]:
+    """The ``ps`` table, one line per pane; ``width``: the command cut to fit (the lines too, at worst)."""
     table = [("WINDOW", "PANE", "STATE", "PID", "EXIT", "CPU%", "MEM", "PORTS", "UPTIME", "RESTARTS", "COMMAND")]
     for r in rows:
         table.append((r.window, str(r.pane), r.state, _opt(r.pid), _opt(r.exit_code),
                       f"{r.cpu_percent:.1f}" if r.pid else "-", size(r.memory_bytes) if r.memory_bytes else "-",
                       ",".join(map(str, r.ports)) or "-", duration(r.uptime_s) if r.uptime_s is not None else "-",
-                      str(r.restarts), _short(f"[{r.detail}] {r.command}" if r.detail else r.command)))
+                      str(r.restarts), f"[{r.detail}] {r.command}" if r.detail else r.command))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
-            for row in table]
+    lines = []
+    for i, row in enumerate(table):
+        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)]
+        head = "  ".join(cells) + "  "
+        room = 60 if width is None else width - len(head)
+        if room < 8:  # too narrow even for the fixed columns: plain, cut
+            lines.append((head + row[-1])[:width])
+            continue
+        code = _state_color(rows[i - 1]) if color and i else None
+        if code:
+            cells[2] = code + cells[2] + _RESET  # padded first: the columns stay aligned
+        line = "  ".join(cells) + "  " + _short(row[-1], room)
+        lines.append(_BOLD + line + _RESET if color and not i else line)
+    return lines
+
+
+def ps_frame(rows: Sequence[PaneRow], header: str, note: str | None, width: int, height: int, *,
+             color: bool = False) -> list[str]:
+    """One screen of ``ps --watch``: the header, a note (no session), the table; cut to width and height."""
+    lines = [header[:width]]
+    if note is not None:
+        lines.append(note[:width])
+    if rows:
+        table = ps_table(rows, color=color, width=width)
+        room = max(height - 1 - len(lines), 2)
+        if len(table) > room:
+            hidden = len(table) - room + 1
+            table = table[: room - 1] + [f"... {hidden} more pane{'s' if hidden != 1 else ''}"[:width]]
+        lines += table
+    return lines
 
 
 def _opt(value: int | None) -> str:

@@ -1,4 +1,16 @@
-"""The interactive client (``devenv db shell``): pgcli or psql, litecli or sqlite3.
+"""The interactive client (``devenv db shell``, the console): pgcli or psql, litecli or sqlite3.
+
+Which client (:func:`find_client`): for a person at a terminal, pgcli and litecli when installed
+(on PATH, or beside devenv's own interpreter: a venv, ``pipx inject devenv pgcli``), else psql and
+sqlite3; for a script (stdin not a terminal), psql and sqlite3 first: their output and exit codes
+are stable, and pgcli cannot read a script from a pipe. ``DEVENV_DB_CLIENT`` names the one to use
+(``psql``, ``pgcli``, ``sqlite3``, ``litecli`` or a path); a name of the other database's family is
+ignored. pgcli runs with ``--less-chatty`` (the console prints its own banner) and
+``--single-connection`` (else it opens a second connection for its completions, which fails, with a
+traceback in the pane, when the pool has one free slot). The user's own pgcli/litecli config
+(pager, prompt, colours, history) applies: their pager is used only for results taller or wider
+than the pane (pgcli 4's ``enable_pager``, litecli's default), so a small result never waits on it.
+A SQLite file that does not exist is an error, not an empty database made by opening a console.
 
 For PostgreSQL the password reaches the client through a pgpass file named by ``PGPASSFILE`` in
 the client's environment only, never its command line:
@@ -30,7 +42,7 @@ from devenv.errors import DbError
 
 PG_CLIENTS = ("pgcli", "psql")
 SQLITE_CLIENTS = ("litecli", "sqlite3")
-
+CHOICE = "DEVENV_DB_CLIENT"
 
 
 def pgpass_line(url: DbUrl, dbname: str | None = None) -> str:
@@ -47,11 +59,31 @@ def pgpass_line(url: DbUrl, dbname: str | None = None) -> str:
     return ":".join([esc(host), esc(url.port), esc(db), esc(url.user), esc(url.password)])
 
 
-def find_client(url: DbUrl, which: Callable[[str], str | None] = shutil.which) -> str:
-    """The best installed client for ``url``; DbError with an install hint when none is."""
+def find_client(url: DbUrl, which: Callable[[str], str | None] = shutil.which, *, interactive: bool = True,
+                choice: str | None = None, beside: str | None = None) -> str:
+    """The best installed client for ``url``; DbError with an install hint when none is.
+
+    ``interactive``: pgcli/litecli first, else psql/sqlite3 first. ``choice`` (``$DEVENV_DB_CLIENT``):
+    that client only, when it is one of this database's family. Not on PATH (``which``), a client is
+    looked for in ``beside`` (default: the folder of devenv's interpreter, where its pip puts scripts).
+    """
+    folder = os.path.dirname(sys.executable) if beside is None else beside
+
+    def find(name: str) -> str | None:
+        found = which(name)
+        if found or os.sep in name:
+            return found
+        path = os.path.join(folder, name)
+        return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
     names = PG_CLIENTS if url.scheme == "postgresql" else SQLITE_CLIENTS
-    for name in names:
-        path = which(name)
+    if choice and os.path.basename(choice) in names:
+        path = find(choice)
+        if path:
+            return path
+        raise DbError(f"{choice} (from ${CHOICE}) not found", hint=f"install it, or unset {CHOICE}")
+    for name in names if interactive else names[::-1]:
+        path = find(name)
         if path:
             return path
     if url.scheme == "postgresql":
@@ -60,6 +92,25 @@ def find_client(url: DbUrl, which: Callable[[str], str | None] = shutil.which) -
     else:
         hint = "install one: sudo apt-get install sqlite3, brew install sqlite, or pipx install litecli"
     raise DbError(f"no {' or '.join(names)} found on PATH", hint=hint)
+
+
+def client_argv(client: str, url: DbUrl) -> list[str]:
+    """The command line of ``client`` for ``url`` (never with the password).
+
+    A SQLite file under the current folder is named relative to it (litecli's prompt is the path
+    as given: ``.devenv/demo/demo.sqlite3>``, not a long absolute one).
+    """
+    if url.scheme == "sqlite":
+        path = str(url.path)
+        try:
+            relative = os.path.relpath(path)
+        except (OSError, ValueError):  # no current folder any more
+            relative = path
+        return [client, relative if not relative.startswith("..") else path]
+    target = url.libpq_url(with_password=False)
+    if os.path.basename(client).startswith("pgcli"):
+        return [client, "--less-chatty", "--single-connection", target]
+    return [client, target]
 
 
 def temp_base() -> str:
@@ -164,19 +215,30 @@ def passfile(url: DbUrl, base: str | None = None, *,
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _interactive() -> bool:
+    try:
+        return os.isatty(sys.stdin.fileno()) and os.isatty(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def run_shell(url: DbUrl, environ: Mapping[str, str] | None = None) -> int:
     """Run the client as a child and return its exit code.
 
     For PostgreSQL the password goes in a pgpass file named by ``PGPASSFILE`` in the client's
     environment only (see :func:`passfile`). SIGINT is ignored here while the client (which
-    handles Ctrl-C itself) runs; SIGTERM and SIGHUP are forwarded.
+    handles Ctrl-C itself) runs; SIGTERM and SIGHUP are forwarded. A missing SQLite file is a
+    DbError (both clients would create it).
     """
-    client = find_client(url)
     env = dict(os.environ if environ is None else environ)
+    client = find_client(url, interactive=_interactive(), choice=env.get(CHOICE) or None)
     env.setdefault("PGAPPNAME", "devenv db shell")
+    argv = client_argv(client, url)
     if url.scheme == "sqlite":
-        return _run([client, str(url.path)], env, ())
-    argv = [client, url.libpq_url(with_password=False)]
+        if url.path is None or not url.path.is_file():
+            raise DbError(f"no database file at {url.path}",
+                          hint="create it first (your migrations do): opening a console does not make an empty one")
+        return _run(argv, env, ())
     env.pop("PGPASSWORD", None)
     if not url.password:
         return _run(argv, env, ())

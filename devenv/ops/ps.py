@@ -52,22 +52,27 @@ def is_simple(command: str) -> bool:
         and "=" not in words[0]
 
 
-def _command_proc(pane_proc: psutil.Process) -> psutil.Process:
+def _command_proc(pane_proc: psutil.Process,
+                  children: Mapping[int, list[psutil.Process]] | None = None) -> psutil.Process:
     """The user's command: the runner's (oldest) child when the pane runs devenv's runner.
 
     That child is ``$SHELL -c COMMAND``. A shell that did not exec a simple command (dash) has
     that command as its only child, which is shown instead; shell code (a loop, a pipeline) is the
-    shell itself, whatever short-lived child it has now.
+    shell itself, whatever short-lived child it has now. ``children``: pid -> children, from the
+    scan already made (psutil's ``children()`` reads every process of the system again).
     """
+    def kids_of(proc: psutil.Process) -> list[psutil.Process]:
+        return list(children.get(proc.pid, ())) if children is not None else proc.children()
+
     try:
         if not any(arg.endswith("runner.sh") for arg in pane_proc.cmdline()):
             return pane_proc
-        kids = sorted(pane_proc.children(), key=lambda p: p.create_time())
+        kids = sorted(kids_of(pane_proc), key=lambda p: p.create_time())
         if not kids:
             return pane_proc
         shell = kids[0]
         argv = shell.cmdline()
-        inner = shell.children()
+        inner = kids_of(shell)
         if argv[1:2] == ["-c"] and len(argv) > 2 and is_simple(argv[2]) and len(inner) == 1:
             return inner[0]
         return shell
@@ -84,11 +89,13 @@ def _cmdline(proc: psutil.Process | None) -> str:
         return ""
 
 
-def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2) -> PsResult:
+def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMeter | None = None) -> PsResult:
     """A row per pane of the running session, every window of it (hand-made ones too).
 
     When the session is not running, the rows are its processes that still run ("orphaned":
     their tmux server was killed, say). ForeignSession when the name is another project's.
+    CPU % is sampled over ``interval``, or, with a ``meter`` kept across calls (``ps --watch``),
+    measured since the previous call: only the first call sleeps.
     """
     from devenv.ops.up import owned
 
@@ -100,11 +107,15 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2) -> PsResult:
                                project=str(resolved.project))
     members = procs.collect(procs.pane_roots(live), match, exclude={os.getpid()})
     groups: dict[tuple[str, int], list[psutil.Process]] = {}
+    children: dict[int, list[psutil.Process]] = {}  # within the session: a pane's tree is all there
     for proc, member in members.values():  # a window's escapees count in its first pane
         groups.setdefault((member.window, member.pane or 0), []).append(proc)
+        children.setdefault(member.ppid if member.ppid is not None else -1, []).append(proc)
+    if os.getppid() in members:  # ps runs in a window of the session (left out of the members)
+        children.setdefault(os.getppid(), []).append(psutil.Process())
     if live is None:
         return PsResult(False, tuple(_orphan(proc, member, {}, resolved) for proc, member in members.values()))
-    usage = procs.usage(groups, interval)
+    usage = procs.usage(groups, interval, meter)
     ready: dict[str, bool] = {}
     rows: list[PaneRow] = []
     for name, panes in live.all_windows():
@@ -114,7 +125,7 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2) -> PsResult:
             recorded = records.read_pane_state(paths, name, position) if ours else records.PaneState(None, None, None, 0)
             specs = window.pane_specs() if window else ()
             command = (specs[position].command or "") if position < len(specs) else ""
-            status, pid, uptime = _pane_status(pane, recorded, members)
+            status, pid, uptime = _pane_status(pane, recorded, members, children)
             if pid is not None:
                 command = _cmdline(members.get(pid, (None,))[0] or _process(pid)) or command
             if status == "running" and window is not None and window.ready is not None:
@@ -155,8 +166,8 @@ def _process(pid: int) -> psutil.Process | None:
         return None
 
 
-def _pane_status(pane: LivePane, recorded: records.PaneState,
-                 members: Mapping[int, tuple[Any, procs.Member]]) -> tuple[str, int | None, float | None]:
+def _pane_status(pane: LivePane, recorded: records.PaneState, members: Mapping[int, tuple[Any, procs.Member]],
+                 children: Mapping[int, list[psutil.Process]] | None = None) -> tuple[str, int | None, float | None]:
     """(state, pid of the command, its uptime) of one pane, from tmux and what the runner recorded."""
     if pane.dead:
         return ("failed" if recorded.status == "failed" else "exited"), None, None
@@ -164,7 +175,7 @@ def _pane_status(pane: LivePane, recorded: records.PaneState,
     found = members.get(pane.pid or -1)
     if found is None:
         return status, pane.pid, None
-    proc = _command_proc(found[0])
+    proc = _command_proc(found[0], children)
     try:
         return status, proc.pid, round(max(time.time() - proc.create_time(), 0.0), 1)
     except psutil.Error:
