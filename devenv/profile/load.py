@@ -21,6 +21,7 @@ from devenv.profile.model import (
     BUILD_PREFIX,
     DEFAULT_ENV_FILES,
     DEFAULT_MAX_RESTARTS,
+    Hooks,
     Origin,
     Profile,
     Requires,
@@ -147,6 +148,8 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
     env: dict[str, str] = {}
     scalars: dict[str, Any] = {}
     requires: dict[str, Any] = {}
+    hooks: dict[str, tuple[str, ...]] = {}
+    options: dict[str, str] = {}
     windows: dict[str, dict[str, Any]] = {}
     order: list[str] = []
     win_src: dict[str, tuple[Source, Key]] = {}
@@ -165,14 +168,20 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         for key, value in raw.get("requires", {}).items():
             requires[key] = value
             note(src, ("requires", key), f"requires.{key}")
+        for key, hook in raw.get("hooks", {}).items():
+            hooks[key] = hook
+            note(src, ("hooks", key), f"hooks.{key}")
+        for key, value in raw.get("options", {}).items():
+            options[key] = value
+            note(src, ("options", key), f"options.{key}")
         for win in raw.get("windows", []):
             wname = win["name"]
             path = win["_path"]
             if wname in windows:
                 merged = windows[wname]
                 for key, value in win.items():
-                    if key == "env":
-                        merged["env"] = {**merged.get("env", {}), **value}
+                    if key in ("env", "options"):
+                        merged[key] = {**merged.get(key, {}), **value}
                     elif key in ("command", "panes", "db", "logs"):
                         for other in ("command", "panes", "db", "logs"):
                             merged.pop(other, None)
@@ -186,8 +195,9 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
             for key in win:
                 if key != "_path":
                     note(src, path + (key,), f"windows.{wname}.{key}")
-            for key in win.get("env", {}):
-                note(src, path + ("env", key), f"windows.{wname}.env.{key}")
+            for sub in ("env", "options"):
+                for key in win.get(sub, {}):
+                    note(src, path + (sub, key), f"windows.{wname}.{sub}.{key}")
             note(src, path, f"windows.{wname}")
 
     built: list[Window] = []
@@ -201,7 +211,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
             focus=w.get("focus", False), layout=w.get("layout"), panes=w.get("panes", ()),
             ready=w.get("ready"), after=w.get("after", ()), restart=w.get("restart", "no"),
             max_restarts=w.get("max_restarts", DEFAULT_MAX_RESTARTS), db=w.get("db"), logs=w.get("logs", ()),
-            db_pool=w.get("db_pool"),
+            db_pool=w.get("db_pool"), options=w.get("options", {}), interactive=w.get("interactive", False),
         ))
         focus_seen = focus_seen or w.get("focus", False)
 
@@ -216,6 +226,8 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         windows=tuple(built),
         requires=Requires(**requires),
         origins=origins,
+        hooks=Hooks(**hooks),
+        options=options,
     )
     if not profile.windows:
         raise ProfileError("the profile has no windows", file=profile.file, key="windows")

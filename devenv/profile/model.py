@@ -37,9 +37,19 @@ class Probe(NamedTuple):
 
 
 class Pane(NamedTuple):
+    """One pane. ``command`` written as a list of lines is kept as those lines joined by newlines."""
+
     command: str | None
     cwd: str | None = None
     env: Mapping[str, str] = _EMPTY
+    focus: bool = False  # the window's active pane
+    title: str | None = None  # shown in the pane's border (pane-border-status, for this session only)
+    interactive: bool | None = None  # None: the window's
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The command's lines (typed one by one into an interactive pane)."""
+        return () if self.command is None else tuple(self.command.split("\n"))
 
 
 class Window(NamedTuple):
@@ -57,6 +67,25 @@ class Window(NamedTuple):
     db: str | None = None
     logs: tuple[str, ...] = ()
     db_pool: str | None = None  # connections each pane opens: digits, or "${VAR}" until resolved
+    # tmux options set on this window only (after the session's own window options), name -> value
+    options: Mapping[str, str] = _EMPTY
+    # the panes run the user's interactive login shell, which runs the command's lines as if typed
+    # and stays at its prompt (a pane's own ``interactive`` wins)
+    interactive: bool = False
+
+    @property
+    def layout_given(self) -> bool:
+        """Whether the profile names a layout; without one, the panes are split as tmux splits them by
+        default (each new pane halves the one before it, as tmuxp leaves them)."""
+        return self.layout is not None
+
+    def pane_interactive(self, pane: Pane) -> bool:
+        return self.interactive if pane.interactive is None else pane.interactive
+
+    @property
+    def focus_pane(self) -> int | None:
+        """The index of the pane with ``focus: true`` (None: the first pane stays active)."""
+        return next((i for i, p in enumerate(self.panes) if p.focus), None)
 
     @property
     def pool_size(self) -> int | None:
@@ -108,6 +137,20 @@ class Requires(NamedTuple):
     checks: tuple[CustomCheck, ...] = ()
 
 
+class Hooks(NamedTuple):
+    """Shell commands run around the session (``sh -c``, in the profile's root, in order).
+
+    ``before_up``: before a cold build; one failing stops ``up`` (nothing is built).
+    ``after_down``: once ``down`` has stopped the session.
+    """
+
+    before_up: tuple[str, ...] = ()
+    after_down: tuple[str, ...] = ()
+
+
+HOOK_KEYS = ("before_up", "after_down")
+
+
 class Origin(NamedTuple):
     file: Path
     line: int | None
@@ -127,6 +170,10 @@ class Profile(NamedTuple):
     windows: tuple[Window, ...]
     requires: Requires
     origins: Mapping[str, Origin] = _NO_ORIGINS
+    hooks: Hooks = Hooks()
+    # tmux options set on this session only (session options on it, window options on each of its
+    # windows), name -> value: never globally
+    options: Mapping[str, str] = _EMPTY
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
