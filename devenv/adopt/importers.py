@@ -145,7 +145,7 @@ def convert(text: str, file: Path, project: Path | None = None,
                            "nor tmuxinator's name / root / windows of `- name: command`", file=file)
     profile: dict[str, Any] = {}
     converter = _Tmuxp(data, notes, project, file.parent.resolve(), env) if kind == "tmuxp" else \
-        _Tmuxinator(data, notes, project)
+        _Tmuxinator(data, notes, project, env.get("HOME"))
     converted = converter.convert(profile)
     profile["windows"] = _finish(converted, notes, profile, project, converter.root, env.get("HOME"))
     return Conversion(kind, _ordered(profile), notes.sorted())
@@ -365,8 +365,8 @@ _TMUXINATOR_KNOWN = {"name", "project_name", "root", "project_root", "windows", 
 class _Tmuxinator:
     """tmuxinator 3.x: lib/tmuxinator/project.rb, window.rb, pane.rb and assets/template.erb."""
 
-    def __init__(self, data: dict[str, Any], notes: _Notes, project: Path) -> None:
-        self.data, self.notes, self.project = data, notes, project
+    def __init__(self, data: dict[str, Any], notes: _Notes, project: Path, home: str | None) -> None:
+        self.data, self.notes, self.project, self.home = data, notes, project, home
         self.root = project  # the session's folder
 
     def convert(self, profile: dict[str, Any]) -> list[_Window]:
@@ -388,7 +388,7 @@ class _Tmuxinator:
         root = data.get(root_key)
         if root is not None and root != "":
             text = _scalar(notes, (root_key,), root, "a folder")
-            self.root = _expand_path(text, self.project)
+            self.root = _expand_path(text, self.project, self.home)
         prefix = self._pre_window()
         wkey = "tabs" if data.get("tabs") else "windows"
         items = data.get(wkey) or []
@@ -447,7 +447,8 @@ class _Tmuxinator:
             if key not in ("root", "layout", "panes", "pre", "synchronize"):
                 notes.add(path + (key,), "unknown window key not converted")
         if body.get("root"):
-            win.cwd = str(_expand_path(_scalar(notes, path + ("root",), body["root"], "a folder"), self.project))
+            win.cwd = str(_expand_path(_scalar(notes, path + ("root",), body["root"], "a folder"), self.project,
+                                       self.home))
         if body.get("synchronize") in (True, "before", "after"):
             win.options["synchronize-panes"] = "on"
         panes = body.get("panes")
@@ -595,7 +596,7 @@ class _Tmuxp:
         session_dir = None
         if data.get("start_directory") is not None:
             session_dir = self.path(data["start_directory"], ("start_directory",), None)
-            self.root = _abs(session_dir, self.project)
+            self.root = _abs(session_dir, self.project, self.environ.get("HOME"))
         if data.get("environment") is not None:
             profile["env"] = _env(data["environment"], ("environment",), notes, self._expand_env(self.config_dir))
         self._session_options(profile)
@@ -614,6 +615,8 @@ class _Tmuxp:
         if not isinstance(items, list):
             raise notes.src.error(("windows",), f"must be a list of windows, not {_type(items)}")
         windows = [self._window(item, ("windows", i), prefix, session_dir, profile) for i, item in enumerate(items)]
+        for win in [w for w in windows if w.focus][:-1]:  # the builder selects each in turn: the last stays
+            win.focus = False
         return self._by_index(windows, items)
 
     def _expand_env(self, base: Path, *, options: bool = False) -> Any:
@@ -805,16 +808,21 @@ def _cmds(tp: _Tmuxp, value: Any, path: Key, pane: dict[str, Any] | None = None)
 # --------------------------------------------------------------------------- paths
 
 
-def _expand_path(text: str, base: Path) -> Path:
+def _expanduser(text: str, home: str | None) -> str:
+    if home and (text == "~" or text.startswith("~/")):
+        return home + text[1:]
+    return os.path.expanduser(text)
+
+
+def _expand_path(text: str, base: Path, home: str | None) -> Path:
     """Ruby's File.expand_path: ``~`` expanded, relative to ``base`` (where tmuxinator runs)."""
-    text = text.strip()
-    path = Path(os.path.expanduser(text))
+    path = Path(_expanduser(text.strip(), home))
     return Path(os.path.normpath(path if path.is_absolute() else base / path))
 
 
-def _abs(text: str, project: Path) -> Path:
+def _abs(text: str, project: Path, home: str | None) -> Path:
     """A path as tmux takes it: ``~`` expanded, relative to the folder the tool ran in."""
-    path = Path(os.path.expanduser(text))
+    path = Path(_expanduser(text, home))
     return Path(os.path.normpath(path if path.is_absolute() else project / path))
 
 
@@ -884,7 +892,7 @@ def _finish(windows: list[_Window], notes: _Notes, profile: dict[str, Any], proj
                           "loses the pane (and a window whose last pane it is), devenv keeps it, ended",
                           kind="exit")
         d: dict[str, Any] = {"name": clean}
-        wdir = _abs(win.cwd, project) if win.cwd else root
+        wdir = _abs(win.cwd, project, home) if win.cwd else root
         if wdir != root:
             d["cwd"] = _rel(wdir, root, home)
         if any(p.lines for p in win.panes):
@@ -907,9 +915,6 @@ def _finish(windows: list[_Window], notes: _Notes, profile: dict[str, Any], proj
         if options:
             d["options"] = options
         out.append(d)
-    focused = [d for d in out if d.get("focus")]
-    for d in focused[:-1]:  # tmuxp selects the last window with focus, tmuxinator has one
-        d.pop("focus")
     _spread_pane_env(out, windows)
     if not out:
         notes.add(("windows",), "no windows: wrote one shell window")
@@ -943,7 +948,7 @@ def _pane_dict(p: _Pane, wdir: Path, project: Path, home: str | None, interactiv
         command = p.lines[0] if len(p.lines) == 1 else list(p.lines)
     spec: dict[str, Any] = {"command": command}
     if p.cwd is not None:
-        pdir = _abs(p.cwd, project)
+        pdir = _abs(p.cwd, project, home)
         if pdir != wdir:
             spec["cwd"] = _rel(pdir, wdir, home)
     if p.env is not None:
