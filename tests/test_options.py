@@ -70,12 +70,14 @@ def test_titles_focus_and_layouts(profile) -> None:
     one, two, three = profile.windows
     assert options.pane_commands(one, 0, "@1") == [("select-pane", "-t", "@1", "-T", "editor ##1")]  # data
     assert options.pane_commands(one, 1, "@1") == []
-    # after the last pane (2, active): pane 1 is two further on, counting round
-    assert options.focus_commands(one, "@1") == [("select-pane", "-t", "@1.+2")]
-    assert options.focus_commands(two, "@2") == [("select-pane", "-t", "@2.+1")]  # no focus: the first
-    assert options.focus_commands(three, "@3") == []
-    last = Window("w", panes=(Pane("a"), Pane("b", focus=True)))
-    assert options.focus_commands(last, "@4") == []  # already active
+    # the pane by its position, pane-base-index 0 for the one command, then the user's again
+    assert options.focus_commands(profile, one, "@1") == [
+        ("set-option", "-w", "-t", "@1", "pane-base-index", "0"), ("select-pane", "-t", "@1.1"),
+        ("set-option", "-w", "-u", "-t", "@1", "pane-base-index")]
+    assert options.focus_commands(profile, two, "@2") == []  # no focus: the plan's first pane
+    assert options.focus_commands(profile, three, "@3") == []
+    own = Window("w", panes=(Pane("a"), Pane("b", focus=True)), options={"pane-base-index": "1"})
+    assert options.focus_commands(profile, own, "@4")[-1] == ("set-option", "-w", "-t", "@4", "pane-base-index", "1")
     assert options.layout_commands(one, "@1", 200, 50) == [("select-layout", "-t", "@1", "main-horizontal")]
     assert options.layout_commands(two, "@2", 200, 50) == [
         ("select-layout", "-t", "@2", options.default_layout(3, 200, 50))]
@@ -171,8 +173,12 @@ def test_options_touch_one_session_only_on_a_real_server(profile, socket: str) -
         cmds.append(("split-window", "-t", "=opts:one"))
         cmds += options.pane_commands(one, i, "=opts:one")
     cmds += options.pane_commands(one, 0, "=opts:one.{top-left}")
-    cmds += options.layout_commands(one, "=opts:one", 200, 50) + options.focus_commands(one, "=opts:one")
+    cmds += options.layout_commands(one, "=opts:one", 200, 50)
+    cmds += [("new-window", "-t", "=opts:"), ("split-window", "-t", "=opts:")]  # another window is current
+    cmds += options.focus_commands(profile, one, "=opts:one")
+    tmux(socket, "set-option", "-g", "pane-base-index", "1")
     run(socket, cmds)
+    before["-gw"] = before["-gw"].replace("pane-base-index 0", "pane-base-index 1")
     assert {flag: tmux(socket, "show-options", flag) for flag in ("-g", "-gw", "-s")} == before  # nothing global
     assert tmux(socket, "show-options", "-t", "=opts:", "-v", "status-left") == "[#S]"
     assert tmux(socket, "show-options", "-t", "=opts:", "-v", "@mine") == "x"
@@ -183,6 +189,7 @@ def test_options_touch_one_session_only_on_a_real_server(profile, socket: str) -
     panes = tmux(socket, "list-panes", "-t", "=opts:one", "-F", "#{pane_title}|#{pane_active}").splitlines()
     assert panes[0].split("|")[0] == "editor #1"  # literal, not a format
     assert [p.split("|")[1] for p in panes] == ["0", "1", "0"]  # focus: the second pane
+    assert tmux(socket, "show-options", "-w", "-t", "=opts:one", "pane-base-index") == ""  # the user's again
 
 
 def geometry(layout: str) -> str:

@@ -85,21 +85,23 @@ def pane_commands(window: Window, index: int, target: str) -> list[Command]:
     return [("select-pane", "-t", target, "-T", literal(title))]
 
 
-def focus_commands(window: Window, target: str) -> list[Command]:
-    """Right after the window's last pane is made (it is the active one) and its layout set, instead of
-    selecting the first pane: select the pane with ``focus: true``, else the first.
+def focus_commands(profile: Profile, window: Window, target: str) -> list[Command]:
+    """Once the window's panes are made (any time after: the layout does not change it): select the
+    pane with ``focus: true``; none: nothing (the plan keeps the first pane selected).
 
-    Panes are numbered in the order they are made, so the pane ``k`` is ``k + 1`` after the last one
-    (counting wraps round), whatever the user's ``pane-base-index``.
+    The pane is named by its position, whatever the user's ``pane-base-index``: tmux numbers panes
+    from that option when it reads a target, so it is 0 on this window for the one command, then given
+    back (tmux 3.3 takes a relative ``.+N`` from the *current* window's active pane, not the target's).
     """
-    count = len(window.pane_specs())
-    if count < 2:
-        return []
     k = window.focus_pane
-    k = 0 if k is None else k
-    if k == count - 1:
+    if k is None or len(window.pane_specs()) < 2:
         return []
-    return [("select-pane", "-t", f"{target}.+{k + 1}")]
+    own = {**{n: v for n, v, scope in _scoped(profile.options) if scope == tmuxopts.WINDOW},
+           **window.options}.get("pane-base-index")
+    restore: Command = ("set-option", "-w", "-t", target, "pane-base-index", own) if own is not None else \
+        ("set-option", "-w", "-u", "-t", target, "pane-base-index")
+    return [("set-option", "-w", "-t", target, "pane-base-index", "0"), ("select-pane", "-t", f"{target}.{k}"),
+            restore]
 
 
 def layout_commands(window: Window, target: str, width: int, height: int) -> list[Command]:
