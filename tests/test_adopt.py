@@ -98,12 +98,14 @@ def test_import_prints_to_stdout_and_lists_what_is_not_converted(devenv: Devenv,
         "  - clock: echo <%= Time.now %>\n")
     result = devenv("import", "erb.yml")
     assert result.code == 0, result.err
-    for what in ("socket_name", "attach", "synchronize", "@settings['cmd']", "Time.now"):
+    for what in ("socket_name", "attach", "@settings['cmd']", "Time.now"):
         assert what in result.err
     data = yaml.safe_load(result.out)
-    assert data["windows"][0] == {"name": "app", "command": "${cmd}"}
-    assert data["windows"][1] == {"name": "api", "command": "rails s -p ${PORT:-3000}"}
-    assert data["windows"][2] == {"name": "clock", "command": "echo <%= Time.now %>"}
+    # typed into a shell by tmuxinator: interactive panes; synchronize: the window's tmux option
+    assert data["windows"][0] == {"name": "app", "interactive": True, "command": "${cmd}",
+                                  "options": {"synchronize-panes": "on"}}
+    assert data["windows"][1] == {"name": "api", "interactive": True, "command": "rails s -p ${PORT:-3000}"}
+    assert data["windows"][2] == {"name": "clock", "interactive": True, "command": "echo <%= Time.now %>"}
 
 
 def test_import_masks_secrets_on_stdout_only(devenv: Devenv, project: Path) -> None:
@@ -151,19 +153,24 @@ def test_import_tmuxp_runs_every_command(devenv: Devenv, project: Path, tmp_path
     marks.mkdir()
     (project / "sub").mkdir()
     (project / ".tmuxp.yaml").write_text(TMUXP.format(marks=marks))
+    (project / "bootstrap.sh").write_text(f"#!/bin/sh\ntouch {marks}/bootstrapped\n")
+    (project / "bootstrap.sh").chmod(0o755)
 
     result = devenv("import", ".tmuxp.yaml", "-o", ".devenv/default.yaml")
     assert result.code == 0, result.err
-    for unconverted in ("before_script", "options", "API_TOKEN"):
-        assert unconverted in result.err
+    assert "API_TOKEN" in result.err
     text = (project / ".devenv" / "default.yaml").read_text()
     assert "do-not-copy-me" not in text + result.out + result.err  # a secret is never copied nor printed
     profile = load_file(project / ".devenv" / "default.yaml", project)
     assert profile.requires.env == ("API_TOKEN",)
     assert profile.window("api").focus and profile.window("api").layout == "even-horizontal"
+    assert profile.hooks.before_up == ("./bootstrap.sh",)  # run before the build, in the root
+    assert dict(profile.window("api").options) == {"automatic-rename": "off"}
+    assert profile.window("api").interactive and profile.window("api").focus_pane == 2  # tmuxp: the last pane
 
     up = devenv("up", "-d", "--no-check")
     assert up.code == 0, up.err
+    assert (marks / "bootstrapped").exists()  # before_script ran before the build
     assert window_names(devenv, "tp") == ["api", "jobs"]
     assert pane_counts(devenv, "tp") == {"api": 3, "jobs": 1}
     assert read_line(marks / "api-0") == "yes hello"
@@ -182,8 +189,8 @@ def test_import_tmuxp_json(devenv: Devenv, project: Path) -> None:
     assert result.code == 0, result.err
     data = yaml.safe_load(result.out)
     assert data["windows"] == [
-        {"name": "one", "panes": ["echo a; echo b", None, None]},
-        {"name": "2", "command": "top", "cwd": "${HOME}/x"},
+        {"name": "one", "interactive": True, "panes": [["echo a", "echo b"], None, {"focus": True}]},
+        {"name": "2", "cwd": "${HOME}/x", "interactive": True, "command": "top"},
     ]
 
 

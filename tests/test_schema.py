@@ -97,6 +97,12 @@ VALID = [
     "windows: [{name: a, db: DATABASE_URL}, {name: b, logs: 'x.log'}, {name: c, logs: [a, b]},"
     " {name: d, db: null, command: x}]",
     "windows: [{name: a, enabled: false}, {name: b, focus: true, env: {}}]",
+    "windows: [{name: a, command: [x, y]}, {name: b, interactive: true, panes: [[x], [y, 3], null,"
+    " {command: [a, b], focus: true, title: t, interactive: false}]}]",
+    "options: {status-left: '#S', mouse: true, base-index: 1, 'status-format[1]': x, '@x': 2,"
+    " automatic-rename: off}\nwindows: [{name: a, options: {main-pane-height: 7, '@y': y, window-style: 'bg=red'}}]",
+    "hooks: {before_up: ./setup.sh, after_down: [a, b]}\nwindows: [{name: a}]",
+    "hooks: {before_up: null}\nwindows: [{name: a}]",
     "windows: [{name: a, command: x, db_pool: 5}, {name: b, panes: [x, y], db_pool: '${POOL}'},"
     " {name: c, db_pool: 0}, {name: d, db_pool: ' 3 '}, {name: e, db_pool: null, db: X}]",
     "requires: {commands: [node, 'node>=18', 'python3 >= 3.10', pg_dump], env: [A, B_1], ports: [1, 65535, '80', ' 81 ', '${PORT}'],"
@@ -116,8 +122,10 @@ INVALID = [
     # wrong types
     "windows: {name: a}",
     "windows: [a, b]",
-    "windows: [{name: a, command: [x, y]}]",
     "windows: [{name: a, command: true}]",
+    "windows: [{name: a, command: []}]",
+    "windows: [{name: a, command: [x, '']}]",
+    "windows: [{name: a, command: [x, [y]]}]",
     "windows: [{name: a, cwd: [x]}]",
     "windows: [{name: a, env: [A=1]}]",
     "windows: [{name: a, env: {A: [1]}}]",
@@ -125,7 +133,20 @@ INVALID = [
     "windows: [{name: a, enabled: 1}]",
     "windows: [{name: a, panes: x}]",
     "windows: [{name: a, panes: [true]}]",
-    "windows: [{name: a, panes: [[x]]}]",
+    "windows: [{name: a, panes: [[]]}]",
+    "windows: [{name: a, panes: [{focus: yes please}]}]",
+    "windows: [{name: a, panes: [{title: ''}]}]",
+    "windows: [{name: a, interactive: 1}]",
+    "windows: [{name: a, db: X, interactive: true}]",
+    "windows: [{name: a, options: {mouse: on}}]",
+    "windows: [{name: a, options: [x]}]",
+    "options: {escape-time: 0}\nwindows: [{name: a}]",
+    "options: {no-such-option: 0}\nwindows: [{name: a}]",
+    "options: {status-left: null}\nwindows: [{name: a}]",
+    "options: {'mouse[0]': on}\nwindows: [{name: a}]",
+    "hooks: {before_up: [x], after_up: [y]}\nwindows: [{name: a}]",
+    "hooks: {before_up: ''}\nwindows: [{name: a}]",
+    "hooks: [x]\nwindows: [{name: a}]",
     "windows: [{name: a, panes: [{cwd: null}]}]",
     "windows: [{name: a, max_restarts: -1}]",
     "windows: [{name: a, max_restarts: many}]",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from devenv.profile.model import DEFAULT_MAX_RESTARTS, Profile, Window
+from devenv.profile.model import DEFAULT_MAX_RESTARTS, Pane, Profile, Window
 
 
 def to_dict(profile: Profile) -> dict[str, Any]:
@@ -36,17 +36,19 @@ def to_dict(profile: Profile) -> dict[str, Any]:
     hooks = {k: list(v) for k, v in profile.hooks._asdict().items() if v}
     if hooks:
         out["hooks"] = hooks
+    if profile.options:
+        out["options"] = dict(profile.options)
     return out
 
 
 def window_to_dict(w: Window) -> dict[str, Any]:
     d: dict[str, Any] = {"name": w.name}
     if w.command is not None:
-        d["command"] = w.command
+        d["command"] = command_value(w.command)
+    if w.interactive:
+        d["interactive"] = True
     if w.panes:
-        d["panes"] = [p.command if (p.cwd is None and not p.env) else
-                      {k: v for k, v in (("command", p.command), ("cwd", p.cwd), ("env", dict(p.env))) if v}
-                      for p in w.panes]
+        d["panes"] = [pane_to_dict(p) for p in w.panes]
     if w.layout:
         d["layout"] = w.layout
     if w.db is not None:
@@ -78,6 +80,30 @@ def window_to_dict(w: Window) -> dict[str, Any]:
         d["inputs"] = list(w.inputs)
     if w.stop is not None:
         d["stop"] = {k: v for k, v in w.stop._asdict().items() if v is not None}
+    if w.options:
+        d["options"] = dict(w.options)
+    return d
+
+
+def command_value(command: str) -> str | list[str]:
+    """A command as written: a list of lines when it has several (none blank), else its text."""
+    lines = command.split("\n")
+    return lines if len(lines) > 1 and all(line.strip() for line in lines) else command
+
+
+def pane_to_dict(p: Pane) -> Any:
+    """A pane: its command alone when that is all it has, else a mapping."""
+    command = None if p.command is None else command_value(p.command)
+    if p.cwd is None and not p.env and not p.focus and p.title is None and p.interactive is None:
+        return command
+    d: dict[str, Any] = {}
+    for key, value in (("command", command), ("cwd", p.cwd), ("env", dict(p.env)), ("title", p.title)):
+        if value:
+            d[key] = value
+    if p.focus:
+        d["focus"] = True
+    if p.interactive is not None:
+        d["interactive"] = p.interactive
     return d
 
 

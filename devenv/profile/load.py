@@ -149,6 +149,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
     scalars: dict[str, Any] = {}
     requires: dict[str, Any] = {}
     hooks: dict[str, tuple[str, ...]] = {}
+    options: dict[str, str] = {}
     windows: dict[str, dict[str, Any]] = {}  # windows and tasks: one name space
     order: list[str] = []
     win_src: dict[str, tuple[Source, Key]] = {}
@@ -170,6 +171,9 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         for key, value in raw.get("hooks", {}).items():
             hooks[key] = value
             note(src, ("hooks", key), f"hooks.{key}")
+        for key, value in raw.get("options", {}).items():
+            options[key] = value
+            note(src, ("options", key), f"options.{key}")
         for win in [*raw.get("windows", []), *raw.get("tasks", [])]:
             wname = win["name"]
             path = win["_path"]
@@ -180,8 +184,8 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
             if wname in windows:
                 merged = windows[wname]
                 for key, value in win.items():
-                    if key == "env":
-                        merged["env"] = {**merged.get("env", {}), **value}
+                    if key in ("env", "options"):
+                        merged[key] = {**merged.get(key, {}), **value}
                     elif key in ("command", "panes", "db", "logs"):
                         for other in ("command", "panes", "db", "logs"):
                             merged.pop(other, None)
@@ -195,8 +199,9 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
             for key in win:
                 if key != "_path":
                     note(src, path + (key,), f"{section}.{wname}.{key}")
-            for key in win.get("env", {}):
-                note(src, path + ("env", key), f"{section}.{wname}.env.{key}")
+            for sub in ("env", "options"):
+                for key in win.get(sub, {}):
+                    note(src, path + (sub, key), f"{section}.{wname}.{sub}.{key}")
             note(src, path, f"{section}.{wname}")
 
     built: list[Window] = []
@@ -211,6 +216,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
             ready=w.get("ready"), after=w.get("after", ()), restart=w.get("restart", "no"),
             max_restarts=w.get("max_restarts", DEFAULT_MAX_RESTARTS), db=w.get("db"), logs=w.get("logs", ()),
             db_pool=w.get("db_pool"), stop=w.get("stop"), task=w.get("task", False), inputs=w.get("inputs", ()),
+            options=w.get("options", {}), interactive=w.get("interactive", False),
         ))
         focus_seen = focus_seen or w.get("focus", False)
 
@@ -226,6 +232,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         requires=Requires(**requires),
         origins=origins,
         hooks=Hooks(**hooks),
+        options=options,
     )
     if not any(not w.task for w in profile.windows):
         raise ProfileError("the profile has no windows", file=profile.file, key="windows")

@@ -37,9 +37,19 @@ class Probe(NamedTuple):
 
 
 class Pane(NamedTuple):
+    """One pane. ``command`` written as a list of lines is kept as those lines joined by newlines."""
+
     command: str | None
     cwd: str | None = None
     env: Mapping[str, str] = _EMPTY
+    focus: bool = False  # the window's active pane
+    title: str | None = None  # shown in the pane's border (pane-border-status, for this session only)
+    interactive: bool | None = None  # None: the window's
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The command's lines (typed one by one into an interactive pane)."""
+        return () if self.command is None else tuple(self.command.split("\n"))
 
 
 class StopSpec(NamedTuple):
@@ -51,6 +61,8 @@ class StopSpec(NamedTuple):
 
 
 class Hooks(NamedTuple):
+    """Shell commands run around the session (``sh -c``, in the profile's root, in order)."""
+
     before_up: tuple[str, ...] = ()  # run in order before anything starts; the first failure aborts up
     after_down: tuple[str, ...] = ()  # run once every process of the session has stopped
 
@@ -73,6 +85,25 @@ class Window(NamedTuple):
     stop: StopSpec | None = None
     task: bool = False  # a one-shot step (profile `tasks:`): done when it exits 0, never restarted
     inputs: tuple[str, ...] = ()  # a task's input globs: unchanged since its last success, it is skipped
+    # tmux options set on this window only (after the session's own window options), name -> value
+    options: Mapping[str, str] = _EMPTY
+    # the panes run the user's interactive login shell, which runs the command's lines as if typed
+    # and stays at its prompt (a pane's own ``interactive`` wins)
+    interactive: bool = False
+
+    @property
+    def layout_given(self) -> bool:
+        """Whether the profile names a layout; without one, the panes are split as tmux splits them by
+        default (each new pane halves the one before it, as tmuxp leaves them)."""
+        return self.layout is not None
+
+    def pane_interactive(self, pane: Pane) -> bool:
+        return self.interactive if pane.interactive is None else pane.interactive
+
+    @property
+    def focus_pane(self) -> int | None:
+        """The index of the pane with ``focus: true`` (None: the first pane stays active)."""
+        return next((i for i, p in enumerate(self.panes) if p.focus), None)
 
     @property
     def pool_size(self) -> int | None:
@@ -131,6 +162,9 @@ class Requires(NamedTuple):
     checks: tuple[CustomCheck, ...] = ()
 
 
+HOOK_KEYS = ("before_up", "after_down")
+
+
 class Origin(NamedTuple):
     file: Path
     line: int | None
@@ -151,6 +185,9 @@ class Profile(NamedTuple):
     requires: Requires
     origins: Mapping[str, Origin] = _NO_ORIGINS
     hooks: Hooks = Hooks()
+    # tmux options set on this session only (session options on it, window options on each of its
+    # windows), name -> value: never globally
+    options: Mapping[str, str] = _EMPTY
 
     @property
     def tasks(self) -> tuple[Window, ...]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from devenv.names import ENV_NAME as _ENV_NAME
-from devenv.profile.model import DEFAULT_MAX_RESTARTS, LAYOUTS, PROBE_KINDS
+from devenv.profile import tmuxopts
+from devenv.profile.model import DEFAULT_MAX_RESTARTS, HOOK_KEYS, LAYOUTS, PROBE_KINDS
 
 _CTRL = "\\u0000-\\u001f\\u007f"
 
@@ -70,17 +71,56 @@ PROBE: dict[str, Any] = {
     "oneOf": [{"required": [kind]} for kind in PROBE_KINDS],
 }
 
+# a command: its text, or a list of lines (each typed in turn in an interactive pane)
+LINES: dict[str, Any] = {"type": "array", "minItems": 1,
+                         "items": {"type": ["string", "number"], "pattern": "\\S", "not": {"type": "string",
+                                                                                       "pattern": "[\\n\\r]"}}}
+COMMAND: dict[str, Any] = {"anyOf": [TEXT, LINES, {"type": "null"}]}
+
+
+def _option_names(scopes: tuple[str, ...]) -> dict[str, Any]:
+    names = sorted(n for n in tmuxopts.known() if tmuxopts.SCOPES[n] in scopes)
+    names += sorted(a for a, n in tmuxopts.ALIASES.items() if tmuxopts.SCOPES[n] in scopes)
+    arrays = "|".join(sorted(a for a in tmuxopts.ARRAYS if tmuxopts.SCOPES[a] in scopes))
+    return {"anyOf": [{"enum": names}, {"pattern": "^@[A-Za-z0-9_.-]+$"}, {"pattern": f"^({arrays})\\[[0-9]+\\]$"}]}
+
+
+def _options(description: str, scopes: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "object", "description": description, "propertyNames": _option_names(scopes),
+            "additionalProperties": {"type": ["string", "number", "boolean"], "pattern": "^[^\\u0000\\n\\r]*$"}}
+
+
+SESSION_OPTIONS = _options("tmux options set on this session only (window options: on each of its windows); "
+                           "true / false are on / off. Never server options.", (tmuxopts.SESSION, tmuxopts.WINDOW))
+WINDOW_OPTIONS = _options("tmux window (and pane) options set on this window only.", (tmuxopts.WINDOW,))
+
+HOOKS: dict[str, Any] = {
+    "type": "object",
+    "description": "Shell commands run in the root with the profile's env: before_up in order before a cold "
+                   "build (the first failing stops up, nothing built), after_down once every process of the "
+                   "session stopped (or, when it ended another way, the next time devenv notices).",
+    "additionalProperties": False,
+    "properties": {key: {"anyOf": [{"type": "string", "pattern": "\\S"},
+                                   {"type": "array", "items": {"type": ["string", "number"], "pattern": "\\S"}},
+                                   {"type": "null"}]} for key in HOOK_KEYS},
+}
+
 PANE: dict[str, Any] = {
-    "description": "A pane: its command (null: a plain shell), or a mapping with command, cwd and env.",
+    "description": "A pane: its command (null: a plain shell; a list: its lines), or a mapping with command, "
+                   "cwd, env, focus, title and interactive.",
     "anyOf": [
         {"type": ["string", "number", "null"]},
+        LINES,
         {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "command": {"anyOf": [TEXT, {"type": "null"}], "description": "The pane's command (null: a shell)."},
+                "command": {**COMMAND, "description": "The pane's command (null: a shell; a list: its lines)."},
                 "cwd": _text("Working directory, relative to the window's."),
                 "env": ENV,
+                "focus": {"type": "boolean", "description": "The window's active pane (one per window)."},
+                "title": {**NAME, "description": "Shown in the pane's border (set for this session only)."},
+                "interactive": {"type": "boolean", "description": "Override the window's interactive."},
             },
         },
     ],
@@ -113,24 +153,13 @@ TASK: dict[str, Any] = {
     "required": ["name", "command"],
     "properties": {
         "name": {**NAME, "description": "The task's name (windows and tasks share one name space)."},
-        "command": {**TEXT, "description": "The command, run with $SHELL -c."},
+        "command": {**COMMAND, "description": "The command, run with $SHELL -c (a list: its lines, in turn)."},
         "cwd": _text("Working directory, relative to root."),
         "env": ENV,
         "enabled": {"type": "boolean", "description": "false: leave this task out (e.g. in a child profile)."},
         "after": _one_or_many("Windows (their ready probe) or tasks (their success) to wait for first."),
         "inputs": _one_or_many("Files or globs (** at any depth): when none changed since the task last "
                                "succeeded, it is skipped.", min_items=1),
-    },
-}
-
-HOOKS: dict[str, Any] = {
-    "type": "object",
-    "description": "Commands run around the session's life, in the project root with the profile's env.",
-    "additionalProperties": False,
-    "properties": {
-        "before_up": _one_or_many("Run in order before up starts anything; the first failure aborts up."),
-        "after_down": _one_or_many("Run after every process of the session stopped (or, when the session "
-                                   "ended another way, the next time devenv notices)."),
     },
 }
 
@@ -141,7 +170,7 @@ WINDOW: dict[str, Any] = {
     "required": ["name"],
     "properties": {
         "name": {**NAME, "description": "The window's name (unique in the profile)."},
-        "command": {"anyOf": [TEXT, {"type": "null"}], "description": "The command, run with $SHELL -c."},
+        "command": {**COMMAND, "description": "The command, run with $SHELL -c (a list: its lines, in turn)."},
         "cwd": {"anyOf": [TEXT, {"type": "null"}], "description": "Working directory, relative to root."},
         "env": ENV,
         "enabled": {"type": "boolean", "description": "false: leave this window out (e.g. in a child profile)."},
@@ -163,10 +192,13 @@ WINDOW: dict[str, Any] = {
                     "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^\\s*[0-9]+\\s*$"},
                               {"type": "string", "pattern": "\\$\\{"}, {"type": "null"}]},
         "stop": {"anyOf": [STOP, {"type": "null"}]},
+        "options": WINDOW_OPTIONS,
+        "interactive": {"type": "boolean", "description": "Run the panes' commands in your interactive login "
+                                                           "shell, as if typed; the pane stays at its prompt."},
     },
     "not": {"anyOf": [{"allOf": [_present(a), _present(b)]}
                       for i, a in enumerate(_KINDS) for b in _KINDS[i + 1:]]
-            + [{"allOf": [_present("db_pool"), _present(k)]} for k in ("db", "logs")]},
+            + [{"allOf": [_present(a), _present(k)]} for a in ("db_pool", "interactive") for k in ("db", "logs")]},
 }
 
 REQUIRES: dict[str, Any] = {
@@ -211,6 +243,7 @@ SCHEMA: dict[str, Any] = {
         "tasks": {"type": "array", "items": TASK, "description": "One-shot steps (install, generate, migrate)."},
         "requires": REQUIRES,
         "hooks": HOOKS,
+        "options": SESSION_OPTIONS,
     },
     # a profile that extends none must have windows of its own, not all disabled
     "if": {"not": {"required": ["extends"]}},

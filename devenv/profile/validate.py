@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from devenv.names import ENV_NAME
+from devenv.profile import tmuxopts
 from devenv.profile.model import (
     BUILD_PREFIX,
+    HOOK_KEYS,
     LAYOUTS,
     PROBE_KINDS,
     CommandReq,
@@ -38,14 +40,13 @@ def close_matches(word: str, candidates: Iterable[str], n: int = 1) -> list[str]
 
 
 SESSION_REWRITES = frozenset(":.$\\")  # tmux stores ':' and '.' as '_', '$' as '\\$', '\\' as '\\\\'
-TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "tasks", "requires", "hooks")
+TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "tasks", "requires", "hooks", "options")
 WINDOW_KEYS = ("name", "command", "cwd", "env", "enabled", "focus", "layout", "panes", "ready", "after",
-               "restart", "max_restarts", "db", "logs", "db_pool", "stop")
+               "restart", "max_restarts", "db", "logs", "db_pool", "stop", "options", "interactive")
 TASK_KEYS = ("name", "command", "cwd", "env", "enabled", "after", "inputs")
 STOP_KEYS = ("signal", "timeout", "command")
 STOP_SIGNALS = ("INT", "TERM", "HUP", "QUIT", "KILL")
-HOOK_KEYS = ("before_up", "after_down")
-PANE_KEYS = ("command", "cwd", "env")
+PANE_KEYS = ("command", "cwd", "env", "focus", "title", "interactive")
 PROBE_KEYS = PROBE_KINDS + ("timeout", "interval")
 REQUIRES_KEYS = ("commands", "env", "ports", "files", "database", "checks")
 
@@ -121,6 +122,58 @@ def _env(src: Source, path: Key, value: Any) -> dict[str, str]:
     return out
 
 
+def _command(src: Source, path: Key, value: Any) -> str:
+    """A command: a string, or a list of lines (kept joined by newlines, each line typed in turn)."""
+    if not isinstance(value, list):
+        return _str(src, path, value)
+    if not value:
+        raise src.error(path, "must list at least one line")
+    lines = []
+    for i, line in enumerate(value):
+        text = _str(src, path + (i,), line)
+        if "\n" in text or "\r" in text:
+            raise src.error(path + (i,), "a line of a command must not contain a line break (write each line as "
+                            "its own item)")
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def _options(src: Source, path: Key, value: Any, *, window: bool) -> dict[str, str]:
+    """tmux options: known session / window option names (never server ones), scalar values."""
+    data = _mapping(src, path, value)
+    out: dict[str, str] = {}
+    for name, val in data.items():
+        key = path + (name,)
+        try:
+            _, scope = tmuxopts.parse(name)
+        except ValueError as exc:
+            close = close_matches(name, tmuxopts.known(), n=1) if "unknown" in str(exc) else []
+            raise src.error(key, str(exc) + (f" (did you mean {close[0]!r}?)" if close else "")) from None
+        if window and scope == tmuxopts.SESSION:
+            raise src.error(key, f"{name!r} is a session option: set it in the profile's top-level options")
+        if val is None or isinstance(val, (list, dict)):
+            raise src.error(key, f"must be a string, a number or true/false, not {_type(val)}")
+        text = tmuxopts.value_text(val)
+        if any(c in text for c in "\0\n\r"):
+            raise src.error(key, "must not contain a NUL character or a line break")
+        out[name] = text
+    return out
+
+
+def _hooks(src: Source, path: Key, value: Any) -> dict[str, tuple[str, ...]]:
+    data = _mapping(src, path, value)
+    _unknown(src, path, data, HOOK_KEYS)
+    out: dict[str, tuple[str, ...]] = {}
+    for key, item in data.items():
+        if item is None:
+            out[key] = ()
+        elif isinstance(item, list):
+            out[key] = tuple(_str(src, path + (key, i), c) for i, c in enumerate(item))
+        else:
+            out[key] = (_str(src, path + (key,), item),)
+    return out
+
+
 def _name_text(src: Source, path: Key, value: Any, what: str) -> str:
     text = _str(src, path, value)
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
@@ -158,6 +211,10 @@ def validate(src: Source) -> dict[str, Any]:
         out["env"] = _env(src, ("env",), data["env"])
     if "requires" in data:
         out["requires"] = _requires(src, ("requires",), data["requires"])
+    if "hooks" in data:
+        out["hooks"] = _hooks(src, ("hooks",), data["hooks"])
+    if "options" in data:
+        out["options"] = _options(src, ("options",), data["options"], window=False)
     if "windows" in data:
         windows = _list(src, ("windows",), data["windows"])
         seen: dict[str, int] = {}
@@ -184,8 +241,6 @@ def validate(src: Source) -> dict[str, Any]:
                                 "windows share one name space (for after:)")
             names[task["name"]] = i
             out["tasks"].append(task)
-    if "hooks" in data:
-        out["hooks"] = _hooks(src, ("hooks",), data["hooks"])
     return out
 
 
@@ -201,7 +256,7 @@ def _task(src: Source, path: Key, item: Any) -> dict[str, Any]:
                             "task": True}
     if data.get("command") is None:
         raise src.error(path, "a task needs a command")
-    task["command"] = _str(src, path + ("command",), data["command"])
+    task["command"] = _command(src, path + ("command",), data["command"])
     if data.get("cwd") is not None:
         task["cwd"] = _str(src, path + ("cwd",), data["cwd"])
     if "env" in data:
@@ -243,12 +298,6 @@ def _stop(src: Source, path: Key, item: Any) -> StopSpec:
     return StopSpec(signal, timeout, command)
 
 
-def _hooks(src: Source, path: Key, item: Any) -> dict[str, tuple[str, ...]]:
-    data = _mapping(src, path, item)
-    _unknown(src, path, data, HOOK_KEYS)
-    return {key: _names(src, path + (key,), value, what="command") for key, value in data.items() if value is not None}
-
-
 def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
     if isinstance(item, str):
         raise src.error(path, "a window must be a mapping with at least a name (e.g. {name: web, command: ...})")
@@ -258,23 +307,31 @@ def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
         raise src.error(path, "a window needs a name")
     win: dict[str, Any] = {"name": _name_text(src, path + ("name",), data["name"], "a window name"),
                            "_path": path}
-    for key in ("command", "cwd", "layout", "db"):
+    for key in ("cwd", "layout", "db"):
         if key in data and data[key] is not None:
             win[key] = _str(src, path + (key,), data[key])
+    if data.get("command") is not None:
+        win["command"] = _command(src, path + ("command",), data["command"])
     if "layout" in win and win["layout"] not in LAYOUTS and not re.match(r"^[0-9a-f]{4},", win["layout"]):
         close = close_matches(win["layout"], LAYOUTS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else f" (one of {', '.join(LAYOUTS)})"
         raise src.error(path + ("layout",), f"unknown layout {win['layout']!r}{hint}")
     if "env" in data:
         win["env"] = _env(src, path + ("env",), data["env"])
-    for key in ("enabled", "focus"):
+    for key in ("enabled", "focus", "interactive"):
         if key in data:
             win[key] = _bool(src, path + (key,), data[key])
+    if "options" in data:
+        win["options"] = _options(src, path + ("options",), data["options"], window=True)
     if "panes" in data:
         panes = _list(src, path + ("panes",), data["panes"])
         if not panes:
             raise src.error(path + ("panes",), "must list at least one pane")
         win["panes"] = tuple(_pane(src, path + ("panes", i), p) for i, p in enumerate(panes))
+        focused = [i for i, p in enumerate(win["panes"]) if p.focus]
+        if len(focused) > 1:
+            raise src.error(path + ("panes", focused[1], "focus"),
+                            f"only one pane of a window has focus (also panes[{focused[0]}])")
     if "ready" in data:
         win["ready"] = _probe(src, path + ("ready",), data["ready"])
     if "after" in data:
@@ -311,8 +368,9 @@ def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
     kinds = [k for k in ("command", "panes", "db", "logs") if k in win]
     if len(kinds) > 1:
         raise src.error(path + (kinds[1],), f"a window has one of command, panes, db or logs; this one has {' and '.join(kinds)}")
-    if "db_pool" in win and kinds and kinds[0] in ("db", "logs"):
-        raise src.error(path + ("db_pool",), f"only windows that run commands take db_pool (this is a {kinds[0]}: window)")
+    for key in ("db_pool", "interactive"):
+        if key in win and kinds and kinds[0] in ("db", "logs"):
+            raise src.error(path + (key,), f"only windows that run commands take {key} (this is a {kinds[0]}: window)")
     return win
 
 
@@ -330,12 +388,17 @@ def _pane(src: Source, path: Key, item: Any) -> Pane:
         return Pane(str(item))
     if item is None:
         return Pane(None)
+    if isinstance(item, list):
+        return Pane(_command(src, path, item))
     data = _mapping(src, path, item)
     _unknown(src, path, data, PANE_KEYS)
-    command = _str(src, path + ("command",), data["command"]) if data.get("command") is not None else None
+    command = _command(src, path + ("command",), data["command"]) if data.get("command") is not None else None
     cwd = _str(src, path + ("cwd",), data["cwd"]) if "cwd" in data else None
     env = _env(src, path + ("env",), data["env"]) if "env" in data else {}
-    return Pane(command, cwd, env)
+    focus = _bool(src, path + ("focus",), data["focus"]) if "focus" in data else False
+    title = _name_text(src, path + ("title",), data["title"], "a pane title") if data.get("title") is not None else None
+    interactive = _bool(src, path + ("interactive",), data["interactive"]) if "interactive" in data else None
+    return Pane(command, cwd, env, focus, title, interactive)
 
 
 def _probe(src: Source, path: Key, item: Any) -> Probe:

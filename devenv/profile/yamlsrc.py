@@ -24,12 +24,13 @@ CACHE_ENTRIES = 64  # parses kept; older ones are removed
 class Source:
     """A parsed YAML file: its data and the 1-based line of each key path."""
 
-    __slots__ = ("file", "data", "lines")
+    __slots__ = ("file", "data", "lines", "duplicates")
 
     def __init__(self, file: Path, data: Any, lines: dict[Key, int] | None = None) -> None:
         self.file = file
         self.data = data
         self.lines: dict[Key, int] = {} if lines is None else lines
+        self.duplicates: list[Key] = []  # keys given twice (lenient parses only: the last one is kept)
 
     def line(self, path: Key) -> int | None:
         """The line of ``path``, or of its nearest ancestor that has one."""
@@ -153,7 +154,13 @@ def _cache_put(text: str, source: Source) -> None:
         return
 
 
-def _parse(text: str, file: Path) -> Source:
+def parse_foreign(text: str, file: Path) -> Source:
+    """Parse another tool's YAML (tmuxinator, tmuxp) as that tool reads it: a null key stays None (its
+    path says ``~``), a key given twice keeps its last value (listed in ``duplicates``). Not cached."""
+    return _parse(text, file, lenient=True)
+
+
+def _parse(text: str, file: Path, lenient: bool = False) -> Source:
     import yaml
 
     loader = _loader_class()(text)
@@ -161,7 +168,7 @@ def _parse(text: str, file: Path) -> Source:
         node = loader.get_single_node()
         source = Source(file, None)
         if node is not None:
-            source.data = _convert(loader, node, (), source, 0)
+            source.data = _convert(loader, node, (), source, 0, lenient=lenient)
         return source
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -179,7 +186,8 @@ def _parse(text: str, file: Path) -> Source:
         loader.dispose()
 
 
-def _convert(loader: Any, node: Any, path: Key, source: Source, depth: int, budget: list[int] | None = None) -> Any:
+def _convert(loader: Any, node: Any, path: Key, source: Source, depth: int, budget: list[int] | None = None,
+             lenient: bool = False) -> Any:
     import yaml
 
     budget = budget if budget is not None else [MAX_VALUES]
@@ -198,24 +206,29 @@ def _convert(loader: Any, node: Any, path: Key, source: Source, depth: int, budg
             raise ProfileError(f"invalid value: {exc}", file=source.file, line=node.start_mark.line + 1,
                                key=dotted(path) or None) from None
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(loader, item, path + (i,), source, depth + 1, budget) for i, item in enumerate(node.value)]
+        return [_convert(loader, item, path + (i,), source, depth + 1, budget, lenient)
+                for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
-        result: dict[str, Any] = {}
+        result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ProfileError("a key must be a plain string", file=source.file, line=line,
                                    key=dotted(path) or None)
             key = loader.construct_object(key_node)
-            if key is None or isinstance(key, (list, dict)):
+            if (key is None and not lenient) or isinstance(key, (list, dict)):
                 raise ProfileError("a key must be a plain string", file=source.file, line=line,
                                    key=dotted(path) or None)
-            key = str(key) if not isinstance(key, bool) else ("true" if key else "false")
+            if key is not None:
+                key = str(key) if not isinstance(key, bool) else ("true" if key else "false")
+            step = "~" if key is None else key
             if key in result:
-                raise ProfileError(f"duplicate key {key!r}", file=source.file, line=line,
-                                   key=dotted(path) or None)
-            source.lines[path + (key,)] = line
-            result[key] = _convert(loader, value_node, path + (key,), source, depth + 1, budget)
+                if not lenient:
+                    raise ProfileError(f"duplicate key {key!r}", file=source.file, line=line,
+                                       key=dotted(path) or None)
+                source.duplicates.append(path + (step,))
+            source.lines[path + (step,)] = line
+            result[key] = _convert(loader, value_node, path + (step,), source, depth + 1, budget, lenient)
         return result
     raise ProfileError("unsupported YAML node", file=source.file, line=node.start_mark.line + 1)
