@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> None:
     from devenv.cli.fast import parse_fast, run_fast
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["_ready"]:  # the runner's, in the background of a pane: no click
+        from devenv.cli.fast import run_ready
+
+        run_ready()
     fast = parse_fast(args)
     if fast is None:
         from devenv.cli.app import main as click_main

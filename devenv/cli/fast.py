@@ -56,6 +56,26 @@ def run_fast(glob: dict[str, str], flags: dict[str, bool]) -> None:
         os._exit(code)
 
 
+def run_ready() -> None:
+    """``devenv _ready`` (started by the pane runner of a window with a ``ready:`` probe): wait for
+    the probe in ``$DEVENV_AFTER``, then turn the pane's badge from ``starting`` to ``ready`` (only if
+    it still says starting: the runner kills this process before it records another state)."""
+    from devenv.readiness.waits import await_after
+
+    code = await_after(os.environ.get("DEVENV_AFTER", ""), lambda line: None)
+    pane = os.environ.get("TMUX_PANE", "")
+    if code == 0 and pane.startswith("%") and pane[1:].isdigit():
+        from devenv.session.badges import STATE_OPTION
+
+        tmux = os.environ.get("DEVENV_TMUX") or "tmux"
+        try:
+            os.execvp(tmux, [tmux, "if-shell", "-F", "-t", pane, f"#{{==:#{{{STATE_OPTION}}},starting}}",
+                             f"set-option -p -t {pane} {STATE_OPTION} ready"])
+        except OSError:
+            pass
+    os._exit(code)
+
+
 def echo(text: str, *, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
     stream.write(text + "\n")

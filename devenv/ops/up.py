@@ -50,6 +50,7 @@ def plan_context(resolved: Resolved, tmux: Tmux) -> planner.Context:
         tmux=tmux.binary,
         profile_name=resolved.profile.name,
         socket=tmux.name,
+        colour=not os.environ.get("NO_COLOR"),  # https://no-color.org: set and not empty
     )
 
 

@@ -14,6 +14,8 @@ def to_dict(profile: Profile) -> dict[str, Any]:
                            "env_files": list(profile.env_files)}
     if profile.env:
         out["env"] = dict(profile.env)
+    if not profile.status:
+        out["status"] = False
     req = profile.requires
     r: dict[str, Any] = {}
     if req.commands:

@@ -23,7 +23,7 @@ from devenv.secrets import Masker, secret_values
 
 # Variables of devenv's own environment that must not leak into windows.
 SKIP_BASE = {"TMUX", "TMUX_PANE", "PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES", "TERM", "TERM_PROGRAM",
-             "TERM_PROGRAM_VERSION", "DEVENV_MARK", "DEVENV_STATE", "DEVENV_AFTER", "PGAPPNAME", "DEVENV_DB",
+             "TERM_PROGRAM_VERSION", "DEVENV_MARK", "DEVENV_STATE", "DEVENV_AFTER", "DEVENV_READY", "PGAPPNAME", "DEVENV_DB",
              "DEVENV_DB_URL"}
 
 

@@ -158,7 +158,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         origins[key] = Origin(src.file, src.line(path))
 
     for src, raw in reversed(chain):
-        for key in ("session", "root", "env_files"):
+        for key in ("session", "root", "env_files", "status"):
             if key in raw:
                 scalars[key] = raw[key]
                 note(src, (key,), key)
@@ -227,6 +227,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         session=scalars.get("session") or default_session(project),
         root=scalars.get("root", "."),
         env_files=scalars.get("env_files", DEFAULT_ENV_FILES),
+        status=scalars.get("status", True),
         env=env,
         windows=tuple(w for w in built if not w.task) + tuple(w for w in built if w.task),  # tasks last
         requires=Requires(**requires),

@@ -188,6 +188,7 @@ class Profile(NamedTuple):
     # tmux options set on this session only (session options on it, window options on each of its
     # windows), name -> value: never globally
     options: Mapping[str, str] = _EMPTY
+    status: bool = True  # each window's state as a badge in tmux's status line (this session only)
 
     @property
     def tasks(self) -> tuple[Window, ...]:

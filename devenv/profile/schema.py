@@ -244,6 +244,8 @@ SCHEMA: dict[str, Any] = {
         "requires": REQUIRES,
         "hooks": HOOKS,
         "options": SESSION_OPTIONS,
+        "status": {"type": "boolean", "default": True,
+                   "description": "Show each window's state as a badge in tmux's status line (this session only)."},
     },
     # a profile that extends none must have windows of its own, not all disabled
     "if": {"not": {"required": ["extends"]}},

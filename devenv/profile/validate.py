@@ -40,7 +40,8 @@ def close_matches(word: str, candidates: Iterable[str], n: int = 1) -> list[str]
 
 
 SESSION_REWRITES = frozenset(":.$\\")  # tmux stores ':' and '.' as '_', '$' as '\\$', '\\' as '\\\\'
-TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "tasks", "requires", "hooks", "options")
+TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "tasks", "requires", "hooks", "options",
+            "status")
 WINDOW_KEYS = ("name", "command", "cwd", "env", "enabled", "focus", "layout", "panes", "ready", "after",
                "restart", "max_restarts", "db", "logs", "db_pool", "stop", "options", "interactive")
 TASK_KEYS = ("name", "command", "cwd", "env", "enabled", "after", "inputs")
@@ -202,6 +203,8 @@ def validate(src: Source) -> dict[str, Any]:
         out["session"] = session
     if "root" in data:
         out["root"] = _str(src, ("root",), data["root"])
+    if "status" in data:
+        out["status"] = _bool(src, ("status",), data["status"])
     if "env_files" in data:
         files = data["env_files"]
         if isinstance(files, str):

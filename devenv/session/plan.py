@@ -26,6 +26,7 @@ from devenv.names import quote
 from devenv.paths import pane_stem
 from devenv.profile.env import Resolved
 from devenv.profile.model import BUILD_PREFIX, DEFAULT_MAX_RESTARTS, Pane, Window
+from devenv.session import badges
 from devenv.session.live import PROJECT_OPTION, TARGET_OPTION, Command, LivePane, LiveSession
 
 
@@ -43,6 +44,7 @@ class Context(NamedTuple):
     height: int = 50
     skip: frozenset[str] = frozenset()  # tasks not to run (done, inputs unchanged): no window
     inputs: Mapping[str, str] = MappingProxyType({})  # task -> digest of its inputs, recorded on success
+    colour: bool = True  # badges in colour (NO_COLOR unset)
 
 
 class Plan(NamedTuple):
@@ -118,6 +120,10 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
             import json
 
             env["DEVENV_AFTER"] = json.dumps(after_spec(resolved, ctx, window), separators=(",", ":"))
+        if window.ready is not None and index == 0 and resolved.profile.status:
+            import json  # the runner starts `devenv _ready` on it: the badge turns from starting to ready
+
+            env["DEVENV_READY"] = json.dumps(probe_spec(resolved, ctx, window), separators=(",", ":"))
         if window.db is not None:
             if _looks_like_url(window.db):
                 env["DEVENV_DB_URL"] = window.db
@@ -192,20 +198,30 @@ def after_spec(resolved: Resolved, ctx: Context, window: Window) -> list[dict[st
     for name in window.after:
         dep = resolved.profile.window(name)
         assert dep is not None  # validated by the profile loader
-        item: dict[str, object] = {"window": name, "state": str(ctx.state_dir / pane_stem(name, 0)),
-                                   "root": str(resolved.root)}
-        if dep.task:  # its success (done, or skipped: unchanged since it last succeeded)
-            item.update(kind="task", target=name)
-        elif dep.ready is not None:
-            target = dep.ready.target
-            if dep.ready.kind == "database":  # a variable name: the dependency's own value
-                target = resolved.window_env(name).get(target, target)
-            item.update(kind=dep.ready.kind, target=target, timeout=dep.ready.timeout,
-                        interval=dep.ready.interval)
-        else:
-            item.update(kind="running", target=name, timeout=60.0, interval=0.2)
-        spec.append(item)
+        spec.append(_dependency(resolved, ctx, dep))
     return spec
+
+
+def probe_spec(resolved: Resolved, ctx: Context, window: Window) -> list[dict[str, object]]:
+    """A window's own ``ready:`` probe, in the shape of :func:`after_spec` (for ``devenv _ready``)."""
+    return [_dependency(resolved, ctx, window)]
+
+
+def _dependency(resolved: Resolved, ctx: Context, dep: Window) -> dict[str, object]:
+    name = dep.name
+    item: dict[str, object] = {"window": name, "state": str(ctx.state_dir / pane_stem(name, 0)),
+                               "root": str(resolved.root)}
+    if dep.task:  # its success (done, or skipped: unchanged since it last succeeded)
+        item.update(kind="task", target=name)
+    elif dep.ready is not None:
+        target = dep.ready.target
+        if dep.ready.kind == "database":  # a variable name: the dependency's own value
+            target = resolved.window_env(name).get(target, target)
+        item.update(kind=dep.ready.kind, target=target, timeout=dep.ready.timeout,
+                    interval=dep.ready.interval)
+    else:
+        item.update(kind="running", target=name, timeout=60.0, interval=0.2)
+    return item
 
 
 def _env_flags(env: Sequence[tuple[str, str]]) -> list[str]:
@@ -259,6 +275,8 @@ def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Co
         cmds.append(("select-layout", "-t", target, window.layout or "tiled"))
     if len(launches) > 1:
         cmds.append(("select-pane", "-t", f"{target}.{{top-left}}"))
+    if resolved.profile.status:
+        cmds += badges.window_commands(target, ctx.colour)
     return cmds
 
 
@@ -317,6 +335,8 @@ def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
             # the session belongs to this project: nothing of another project's is ever taken for it
             made[1:1] = [("set-option", "-t", f"={build_name}:", PROJECT_OPTION, quote(str(resolved.project))),
                           ("set-option", "-t", f"={build_name}:", TARGET_OPTION, quote(profile.session))]
+            if profile.status:  # before any window has formats of its own: the user's, from ~/.tmux.conf
+                made[1:1] = badges.save_user_formats(f"={build_name}:")
         if i == focus_index and i > 0:
             made.append(("select-window", "-t", target))
         cmds += made

@@ -11,6 +11,8 @@
 #   DEVENV_PIPE, DEVENV_TMUX  the tmux pipe-pane command that logs the pane's output, and tmux
 #   DEVENV_TASK          1: a one-shot task (run once; exit 0: "done", its window closes; else "failed")
 #   DEVENV_INPUTS        a task's inputs digest, recorded when it succeeds (an unchanged task is skipped)
+#   DEVENV_READY         JSON of the window's own ready: probe: `devenv _ready` turns the badge from
+#                        starting to ready once it passes (session/badges.py draws the badges)
 # tmux 3.3 sometimes loses a dead pane's exit status, so the runner writes it itself.
 
 cmd=$DEVENV_CMD
@@ -41,13 +43,28 @@ if [ -n "$state" ]; then
         state=""
     }
 fi
-if [ -n "$state" ] && [ -n "$DEVENV_PIPE" ] && [ -n "$TMUX_PANE" ]; then
-    "${DEVENV_TMUX:-tmux}" pipe-pane -t "$TMUX_PANE" "$DEVENV_PIPE" 2>/dev/null
-fi
 tmux_bin=${DEVENV_TMUX:-tmux}
 task=${DEVENV_TASK:-}
 inputs=${DEVENV_INPUTS:-}
-unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS
+ready=${DEVENV_READY:-}
+# The state as the status line's badge: the pane options @devenv_state and @devenv_count, set the
+# moment it changes (never while stopping: the session is going away).
+badge() {
+    [ -n "$TMUX_PANE" ] && [ "$stopping" = 0 ] || return 0
+    "$tmux_bin" set-option -p -t "$TMUX_PANE" @devenv_state "$1" \; \
+        set-option -p -t "$TMUX_PANE" @devenv_count "${2:-}" 2>/dev/null
+}
+if [ -n "$DEVENV_AFTER" ]; then first=waiting; elif [ -n "$task" ]; then first=task; elif [ -n "$ready" ]; then
+    first=starting; else first=running; fi
+if [ -n "$TMUX_PANE" ]; then  # one tmux call: the log's pipe and the first badge
+    if [ -n "$state" ] && [ -n "$DEVENV_PIPE" ]; then
+        "$tmux_bin" pipe-pane -t "$TMUX_PANE" "$DEVENV_PIPE" \; \
+            set-option -p -t "$TMUX_PANE" @devenv_state "$first" 2>/dev/null
+    else
+        badge "$first"
+    fi
+fi
+unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS DEVENV_READY
 
 # how an exit status reads: "status 3", or "killed by SIGKILL" for 137
 how() {
@@ -69,6 +86,7 @@ if [ -n "$DEVENV_AFTER" ]; then
         else  # _await left the reason ("dependency migrate failed (exit 1)")
             why=$(cat "$state.why" 2>/dev/null)
             put status "failed ${why:-dependency not ready}"
+            badge failed
         fi
         exit "$rc"
     fi
@@ -77,6 +95,7 @@ fi
 if [ -n "$task" ]; then  # once; its success is what its dependents wait for
     [ -n "$state" ] && put logstart "$(wc -c < "$state.log" 2>/dev/null || echo 0)"
     put status "running $$"
+    [ -n "$DEVENV_AFTER" ] && badge task
     started=$(date +%s)
     "$shell" -c "$cmd"
     rc=$?
@@ -84,11 +103,12 @@ if [ -n "$task" ]; then  # once; its success is what its dependents wait for
     if [ "$rc" -eq 0 ] && [ "$stopping" = 0 ]; then
         [ -n "$inputs" ] && put inputs "$inputs"
         put status done
+        badge done
         printf '\n[devenv] task done in %ss\n' "$(($(date +%s) - started))"
         [ -n "$TMUX_PANE" ] && exec "$tmux_bin" kill-pane -t "$TMUX_PANE"  # its output stays in its log
         exit 0
     fi
-    if [ "$stopping" = 1 ]; then put status "exited $rc"; else put status "failed exit $rc"; fi
+    if [ "$stopping" = 1 ]; then put status "exited $rc"; else put status "failed exit $rc"; badge failed "$rc"; fi
     printf '\n[devenv] task %s\n' "$(how "$rc")"
     exit "$rc"
 fi
@@ -96,12 +116,23 @@ fi
 restarts=0
 put restarts 0
 delay=1
+run=0
 while :; do
     # where this run's output starts in the pane log (log probes ignore earlier runs)
     [ -n "$state" ] && put logstart "$(wc -c < "$state.log" 2>/dev/null || echo 0)"
     put status "running $$"
+    if [ "$run" -gt 0 ] || [ -n "$DEVENV_AFTER" ]; then
+        if [ -n "$ready" ]; then badge starting; else badge running; fi
+    fi
+    prober=""
+    if [ -n "$ready" ] && [ -n "$TMUX_PANE" ]; then  # turns the badge to ready once the probe passes
+        DEVENV_AFTER=$ready DEVENV_TMUX=$tmux_bin "${DEVENV_PYTHON:-python3}" -m devenv _ready </dev/null >/dev/null 2>&1 &
+        prober=$!
+    fi
+    run=$((run + 1))
     "$shell" -c "$cmd"
     rc=$?
+    if [ -n "$prober" ]; then kill "$prober" 2>/dev/null; wait "$prober" 2>/dev/null; fi  # before the next badge
     put exit "$rc"
     put status "exited $rc"
     [ "$stopping" = 1 ] && exit "$rc"
@@ -110,14 +141,19 @@ while :; do
         on-failure) if [ "$rc" -ne 0 ]; then again=1; else again=0; fi ;;
         *) again=0 ;;
     esac
-    [ "$again" = 1 ] || exit "$rc"
+    if [ "$again" != 1 ]; then
+        if [ "$rc" -eq 0 ]; then badge stopped; else badge exited "$rc"; fi
+        exit "$rc"
+    fi
     if [ "$restarts" -ge "$max" ]; then
         printf '\n[devenv] %s; gave up after %s restarts\n' "$(how "$rc")" "$max"
         put status "failed exited $rc after $max restarts"
+        badge failed "$rc"
         exit "$rc"
     fi
     restarts=$((restarts + 1))
     put restarts "$restarts"
+    badge restarting "$restarts"
     printf '\n[devenv] %s; restart %s/%s in %ss\n' "$(how "$rc")" "$restarts" "$max" "$delay"
     sleep "$delay"
     [ "$stopping" = 1 ] && exit "$rc"
