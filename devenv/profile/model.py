@@ -63,7 +63,7 @@ class StopSpec(NamedTuple):
 class Hooks(NamedTuple):
     """Shell commands run around the session (``sh -c``, in the profile's root, in order)."""
 
-    before_up: tuple[str, ...] = ()  # run in order before anything starts; the first failure aborts up
+    before_up: tuple[str, ...] = ()  # run in order before up starts anything; the first failure aborts up
     after_down: tuple[str, ...] = ()  # run once every process of the session has stopped
 
 

@@ -96,9 +96,10 @@ WINDOW_OPTIONS = _options("tmux window (and pane) options set on this window onl
 
 HOOKS: dict[str, Any] = {
     "type": "object",
-    "description": "Shell commands run in the root with the profile's env: before_up in order before a cold "
-                   "build (the first failing stops up, nothing built), after_down once every process of the "
-                   "session stopped (or, when it ended another way, the next time devenv notices).",
+    "description": "Shell commands run in the root with the profile's env: before_up in order before up "
+                   "starts anything (a fresh build or a repair, not a plain reattach; the first failing stops up, "
+                   "nothing started), after_down once every process of the session stopped (or, when it ended "
+                   "another way, the next time devenv notices).",
     "additionalProperties": False,
     "properties": {key: {"anyOf": [{"type": "string", "pattern": "\\S"},
                                    {"type": "array", "items": {"type": ["string", "number"], "pattern": "\\S"}},
