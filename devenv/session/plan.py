@@ -43,6 +43,8 @@ class Context(NamedTuple):
     height: int = 50
     skip: frozenset[str] = frozenset()  # tasks not to run (done, inputs unchanged): no window
     inputs: Mapping[str, str] = MappingProxyType({})  # task -> digest of its inputs, recorded on success
+    # window -> a line its panes print before their command starts ("restarting: a.js changed")
+    notices: Mapping[str, str] = MappingProxyType({})
 
 
 class Plan(NamedTuple):
@@ -123,6 +125,8 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
                 env["DEVENV_DB_URL"] = window.db
             else:
                 env["DEVENV_DB"] = window.db
+        if window.name in ctx.notices:
+            env["DEVENV_NOTICE"] = ctx.notices[window.name]
     if base_env is not None:
         env = {k: v for k, v in env.items() if base_env.get(k) != v}
     log = str(ctx.state_dir / f"{stem}.log")

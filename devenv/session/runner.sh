@@ -11,6 +11,7 @@
 #   DEVENV_PIPE, DEVENV_TMUX  the tmux pipe-pane command that logs the pane's output, and tmux
 #   DEVENV_TASK          1: a one-shot task (run once; exit 0: "done", its window closes; else "failed")
 #   DEVENV_INPUTS        a task's inputs digest, recorded when it succeeds (an unchanged task is skipped)
+#   DEVENV_NOTICE        a line to print first, as "[devenv] LINE" (why the watcher restarted it)
 # tmux 3.3 sometimes loses a dead pane's exit status, so the runner writes it itself.
 
 cmd=$DEVENV_CMD
@@ -47,7 +48,8 @@ fi
 tmux_bin=${DEVENV_TMUX:-tmux}
 task=${DEVENV_TASK:-}
 inputs=${DEVENV_INPUTS:-}
-unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS
+[ -n "$DEVENV_NOTICE" ] && printf '\n[devenv] %s\n' "$DEVENV_NOTICE"
+unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS DEVENV_NOTICE
 
 # how an exit status reads: "status 3", or "killed by SIGKILL" for 137
 how() {
