@@ -29,7 +29,7 @@ from devenv.errors import DevenvError
 from devenv.paths import SessionPaths
 from devenv.profile import select
 from devenv.profile.env import Resolved
-from devenv.profile.model import WATCH_IGNORED_DIRS, WATCH_IGNORED_FILES
+from devenv.profile.model import WATCH_IGNORED_DIRS, WATCH_IGNORED_FILES, Pane
 from devenv.session import records
 from devenv.session.tmux import Tmux
 from devenv.wait import wait_until
@@ -145,7 +145,7 @@ def targets(resolved: Resolved) -> tuple[Target, ...]:
     for w in profile.windows:
         if not w.watch:
             continue
-        cwd = resolved.pane_cwd(w, w.pane_specs()[0])
+        cwd = resolved.pane_cwd(w, Pane(None))
         found.append(Target(w.name, cwd, tuple(compile_glob(g, cwd) for g in w.watch),
                             tuple(compile_glob(g, cwd) for g in w.watch_ignore), profile.debounce(w), w.task))
     if found and profile.env_files:
@@ -260,7 +260,9 @@ class Actions:
         if live is None:
             return Outcome()
         present = set(live.windows())
-        tasks = [w.name for w in profile.windows if w.task and w.name in due]
+        # a task reruns when it is part of the session (it ran, was skipped, or its window is there)
+        tasks = [w.name for w in profile.windows if w.task and w.name in due
+                 and (w.name in present or records.read_status(self.paths.prefix(w.name, 0)).word is not None)]
         # what follows a task that reruns waits for its result, and restarts with it
         following = set(select.dependents(profile, tasks))
         notices: dict[str, str] = {}

@@ -60,8 +60,10 @@ def spec_digest(resolved: Resolved) -> str | None:
     import hashlib
     import json
 
+    from devenv.profile.model import Pane
+
     spec = [profile.name, str(resolved.project), list(profile.env_files), profile.watch_debounce,
-            [[w.name, str(resolved.pane_cwd(w, w.pane_specs()[0])), list(w.watch), list(w.watch_ignore),
+            [[w.name, str(resolved.pane_cwd(w, Pane(None))), list(w.watch), list(w.watch_ignore),
               w.watch_debounce] for w in profile.windows if w.watch]]
     return hashlib.sha256(json.dumps(spec).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
