@@ -42,15 +42,23 @@ class Notifier:
         from watchfiles._rust_notify import RustNotify
 
         self._make = RustNotify
+        self.polling = False  # inotify refused (its watch limit reached): the folders are polled instead
         self.folders = folders
         self.notify = self._open(folders)
 
     def _open(self, folders: tuple[str, ...]):  # type: ignore[no-untyped-def]
-        while True:
+        for _ in range(3):
             try:  # (debug, force_polling, poll_delay_ms, recursive, ignore_permission_denied)
-                return self._make(list(folders), False, False, 300, False, True)
+                return self._make(list(folders), False, self.polling, 500, False, True)
             except FileNotFoundError:  # one went away meanwhile: without it
                 folders = tuple(f for f in folders if os.path.isdir(f))
+            except OSError as exc:
+                if self.polling:
+                    raise
+                say(f"inotify refused to watch {len(folders)} folders ({exc}): polling them every 0.5 s instead "
+                    "(raise fs.inotify.max_user_watches, or watch fewer folders)")
+                self.polling = True
+        return self._make([f for f in folders if os.path.isdir(f)], False, self.polling, 500, False, True)
 
     def replace(self, folders: tuple[str, ...]) -> None:
         """Watch ``folders`` instead: the new watches first, so that no change falls between."""
@@ -156,6 +164,9 @@ def main() -> int:
     except DevenvError as exc:
         say(" ".join(render_error(exc)))
         return exc.exit_code
+    except OSError as exc:
+        say(f"error: cannot watch: {exc}")
+        return 1
 
 
 if __name__ == "__main__":
