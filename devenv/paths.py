@@ -9,6 +9,8 @@ Layout, one folder per (tmux socket, session)::
         <window>.<pane>.restarts  how many times the runner restarted it
         <window>.<pane>.logstart  where the current run's output starts in the log
         <window>.<pane>.log       the pane's output (tmux pipe-pane), kept after down
+        <window>.<pane>.watched   how many times the watcher restarted it
+        watcher.pid, watcher.lock, watcher.log    the session's watcher (devenv.session.watcher)
 
 Socket, session and window names are percent-quoted, so any name makes a safe file name (a long one
 is shortened and given a digest of the whole). Every folder devenv makes is 0700, every file 0600.

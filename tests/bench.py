@@ -324,6 +324,65 @@ def _measure(helpers: dict[str, tuple[list[str], dict[str, str] | None]]) -> lis
     return results
 
 
+def run_watcher(root: Path, repeat: int) -> list[str]:
+    """The session's watcher (issue 15): idle CPU and RSS over 3 s with four watched windows and a watched
+    task in a project holding a 2,000-folder node_modules (never walked), then the time from a save to the
+    watched window's new process. Prints its own table; returns its budget lines."""
+    import psutil
+
+    d = root / "watcher"
+    (d / ".devenv").mkdir(parents=True, exist_ok=True)
+    for i in range(2000):
+        (d / "node_modules" / f"pkg{i // 50}" / f"m{i}").mkdir(parents=True, exist_ok=True)
+    for folder in ("src/a", "src/b", "prisma"):
+        (d / folder).mkdir(parents=True, exist_ok=True)
+    (d / "prisma" / "schema.prisma").write_text("model A {}\n")
+    (d / ".devenv" / "default.yaml").write_text(
+        "session: benchwatch\ntasks:\n  - {name: gen, command: 'true', watch: [prisma/schema.prisma]}\nwindows:\n"
+        + "".join(f"  - {{name: w{i}, command: 'echo $$ >> w{i}.starts; exec {LONG}', watch: ['src/**/*.js']"
+                  f"{', after: [gen]' if i == 0 else ''}}}\n" for i in range(4))
+        + "  - {name: fast, command: 'echo $$ >> fast.starts; exec " + LONG + "', watch: ['*.js'], watch_debounce: 0}\n")
+
+    def poll(predicate: Callable[[], object], timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the watcher did not answer")
+            time.sleep(0.005)  # noqa: TID251 - polling a condition in the benchmark (not a test)
+
+    socket = sock()
+    record = Path(os.environ["XDG_STATE_HOME"]) / "devenv" / socket / "benchwatch" / "watcher.pid"
+    starts = d / "fast.starts"
+    try:
+        subprocess.run([*DEVENV, "-C", str(d), "-L", socket, "up", "-d", "--no-check"], check=True, capture_output=True)
+        poll(record.exists)
+        poll(lambda: starts.exists() and starts.read_text().count("\n") == 1)
+        proc = psutil.Process(int(record.read_text().split()[0]))
+        time.sleep(1.5)  # noqa: TID251 - let it settle into idle before measuring
+        proc.cpu_percent(None)
+        time.sleep(3)  # noqa: TID251 - the measurement window
+        cpu, rss = proc.cpu_percent(None), proc.memory_info().rss / 2**20
+        latencies = []
+        for i in range(repeat):
+            count = starts.read_text().count("\n")
+            began = time.perf_counter()
+            (d / "x.js").write_text(f"{i}\n")
+            poll(lambda count=count: starts.read_text().count("\n") > count)
+            latencies.append(time.perf_counter() - began)
+    finally:
+        subprocess.run([*DEVENV, "-C", str(d), "-L", socket, "down"], capture_output=True)
+        kill(socket)
+    restart = median(latencies)
+    print("\n## The watcher (watch: restarts)\n")
+    print("| watcher, idle (5 watched, 2,000 node_modules folders) | CPU | RSS | save to new process (debounce 0) |")
+    print("|---|---|---|---|")
+    print(f"| one per session | {cpu:.1f} % | {rss:.0f} MB | {ms(restart)} |")
+    return [f"watcher idle < 1 % CPU and < 40 MB: {cpu:.1f} %, {rss:.0f} MB "
+            f"{'holds' if cpu < 1.0 and rss < 40 else 'MISSED'}",
+            f"watched file saved to its window's new process <= 1 s: {ms(restart)} "
+            f"{'holds' if restart <= 1.0 else 'MISSED'}"]
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -414,6 +473,7 @@ def main() -> None:
             print(f"| {name} | {cpu:.1f} % | {rss:.0f} MB |")
             ok = cpu < 1.0 and rss < 40
             verdicts.append(f"{name} idle < 1 % CPU and < 40 MB: {cpu:.1f} %, {rss:.0f} MB {'holds' if ok else 'MISSED'}")
+        verdicts += run_watcher(root, args.repeat)
     _print_verdicts(verdicts)
 
 

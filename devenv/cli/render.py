@@ -82,9 +82,11 @@ def _procs(members: Iterable[Member]) -> str:
 
 
 def _by_window(members: Iterable[Member]) -> dict[str, list[Member]]:
+    from devenv.session.watcher import WATCHER
+
     out: dict[str, list[Member]] = {}
     for m in members:
-        out.setdefault(m.window, []).append(m)
+        out.setdefault("(watcher)" if m.window == WATCHER else m.window, []).append(m)
     return out
 
 

@@ -14,7 +14,7 @@ from devenv.paths import SessionPaths
 from devenv.profile.env import Resolved
 from devenv.profile.model import Window
 from devenv.readiness.probes import probe_ok
-from devenv.session import procs, records
+from devenv.session import procs, records, watcher
 from devenv.session.live import LivePane
 from devenv.session.tmux import Tmux
 
@@ -32,7 +32,7 @@ class PaneRow(NamedTuple):
     restarts: int
     command: str  # masked
     memory_bytes: int = 0  # the tree's proportional set size (shared pages split): what it really costs
-    kind: str = "window"  # window | task (a task: waiting, running, done, failed or skipped)
+    kind: str = "window"  # window | task (a task: waiting, running, done, failed or skipped) | watcher
     detail: str = ""  # why it failed ("dependency migrate failed (exit 1)"), as its runner recorded
 
 
@@ -116,6 +116,7 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
     if live is None:
         return PsResult(False, tuple(_orphan(proc, member, {}, resolved) for proc, member in members.values()))
     usage = procs.usage(groups, interval, meter)
+    watchers = [(proc, member) for proc, member in members.values() if member.window == watcher.WATCHER]
     ready: dict[str, bool] = {}
     rows: list[PaneRow] = []
     for name, panes in live.all_windows():
@@ -136,16 +137,35 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
             use = use or procs.Usage(0.0, 0, ())
             kind = "task" if window is not None and window.task else "window"
             rows.append(PaneRow(name, position, status, pid, _exit_code(status, pane, recorded), use.cpu_percent,
-                                use.rss_bytes, use.ports, uptime, recorded.restarts, resolved.mask(command),
+                                use.rss_bytes, use.ports, uptime, recorded.restarts + recorded.watched,
+                                resolved.mask(command),
                                 use.memory_bytes, kind, recorded.detail if status == "failed" else ""))
+    rows += [_watcher_row(proc, member, usage, resolved) for proc, member in watchers]
     for task in resolved.profile.tasks:  # a task done (its window closed), skipped, or not started yet
         if task.name not in by_window:
             recorded = records.read_pane_state(paths, task.name, 0)
             state = recorded.status if recorded.status in ("done", "skipped", "failed") else "waiting"
             rows.append(PaneRow(task.name, 0, state, None, recorded.exit_code if state == "failed" else None, 0.0,
-                                0, (), None, 0, resolved.mask(task.command or ""), 0, "task",
+                                0, (), None, recorded.watched, resolved.mask(task.command or ""), 0, "task",
                                 recorded.detail if state == "failed" else ""))
     return PsResult(True, tuple(rows))
+
+
+WATCHER_ROW = "(watcher)"  # the watcher's row: no window of the profile is named so in ps
+
+
+def _watcher_row(proc: psutil.Process, member: procs.Member, usage: Mapping[tuple[str, int], procs.Usage],
+                 resolved: Resolved) -> PaneRow:
+    """The session's watcher (restarts on file changes): what it watches, its resources."""
+    use = usage.get((member.window, 0)) or procs.Usage(0.0, 0, ())
+    try:
+        uptime: float | None = round(max(time.time() - proc.create_time(), 0.0), 1)
+    except psutil.Error:
+        uptime = None
+    watched = [w.name for w in resolved.profile.windows if w.watch]
+    detail = "watching " + ", ".join(watched) if watched else "nothing to watch"
+    return PaneRow(WATCHER_ROW, 0, "running", member.pid, None, use.cpu_percent, use.rss_bytes, (), uptime, 0,
+                   "devenv watcher", use.memory_bytes, "watcher", detail)
 
 
 def _orphan(proc: psutil.Process, member: procs.Member, usage: Mapping[tuple[str, int], procs.Usage],
@@ -155,8 +175,9 @@ def _orphan(proc: psutil.Process, member: procs.Member, usage: Mapping[tuple[str
         uptime: float | None = round(max(time.time() - proc.create_time(), 0.0), 1)
     except psutil.Error:
         uptime = None
-    return PaneRow(member.window, member.pane or 0, "orphaned", member.pid, None, 0.0, 0, (), uptime, 0,
-                   resolved.mask(_cmdline(proc)))
+    window = WATCHER_ROW if member.window == watcher.WATCHER else member.window
+    return PaneRow(window, member.pane or 0, "orphaned", member.pid, None, 0.0, 0, (), uptime, 0,
+                   resolved.mask(_cmdline(proc)), kind="watcher" if member.window == watcher.WATCHER else "window")
 
 
 def _process(pid: int) -> psutil.Process | None:

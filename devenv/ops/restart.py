@@ -5,7 +5,8 @@ is stopped first and started again too."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 from devenv.errors import NoSession
@@ -34,8 +35,13 @@ def check_windows(profile: Profile, names: Sequence[str]) -> tuple[str, ...]:
 
 
 def restart(resolved: Resolved, tmux: Tmux, names: Sequence[str], timeout: float | None,
-            with_dependents: bool = False) -> RestartResult:
-    """Stop the windows' processes, then start their commands again."""
+            with_dependents: bool = False, notices: Mapping[str, str] | None = None,
+            watched: bool = False) -> RestartResult:
+    """Stop the windows' processes, then start their commands again (a task: run it again).
+
+    ``notices``: window -> a line its panes print first (why it restarts). ``watched``: the watcher
+    restarts them (counted apart: ``ps`` shows them, ``max_restarts`` does not count them).
+    """
     profile = resolved.profile
     windows = check_windows(profile, names)
     if with_dependents:
@@ -51,7 +57,25 @@ def restart(resolved: Resolved, tmux: Tmux, names: Sequence[str], timeout: float
         report = stop_windows(profile, resolved, paths, resolved.project, live, windows, timeout)
         live = tmux.session(session) or live
         ctx = plan_context(resolved, tmux)
+        ctx = ctx._replace(inputs=_task_inputs(resolved, ctx, windows), notices=dict(notices or {}))
+        for name in windows:
+            window = profile.window(name)
+            if window is not None and window.task:  # its dependents wait for this run, not the last one
+                Path(f"{paths.prefix(name, 0)}.status").unlink(missing_ok=True)
         the_plan = planner.respawn(resolved, ctx, live, windows, os.urandom(4).hex())
         tmux.apply(the_plan.commands, session=live.target, windows=the_plan.windows, mask=resolved.mask)
         record_definitions(resolved, ctx, paths, windows, notes)
+        if watched:
+            for name in windows:
+                window = profile.window(name)
+                if window is not None:
+                    records.count_watched(paths, name, len(window.pane_specs()))
     return RestartResult(session, windows, report, the_plan.changes, tuple(notes))
+
+
+def _task_inputs(resolved: Resolved, ctx: planner.Context, names: Sequence[str]) -> dict[str, str]:
+    """The inputs digest of each task among ``names``: recorded when it succeeds (as ``up`` does)."""
+    from devenv.ops.tasks import inputs_digest
+
+    tasks = [resolved.profile.window(n) for n in names]
+    return {t.name: inputs_digest(resolved, ctx, t) for t in tasks if t is not None and t.task and t.inputs}

@@ -265,7 +265,23 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
         # what each window runs with now; a drifted one left running (--no-recreate) keeps its old record
         record_definitions(chosen, ctx, paths, [w.name for w in chosen.profile.windows
                                                 if w.name not in decided.restart or recreate], notes)
+        watched = watch(resolved, paths, tmux, notes)
+        if watched and live is not None:
+            changes.append(watched)
     return UpResult(session, live is None, tuple(changes), None, the_plan.focus, tuple(notes), warned)
+
+
+def watch(resolved: Resolved, paths: SessionPaths, tmux: Tmux, notes: list[str]) -> str | None:
+    """The session's watcher, when a window or task has ``watch:`` (see :mod:`devenv.session.watcher`)."""
+    from devenv.session import watcher
+
+    if not resolved.profile.watches and not watcher.lock_path(paths).exists():
+        return None
+    try:
+        return watcher.ensure(resolved, paths, sys.executable, tmux.socket)
+    except OSError as exc:
+        notes.append(f"cannot start the watcher ({exc.strerror or exc}): watched files restart nothing")
+        return None
 
 
 def _owed(paths: SessionPaths) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from devenv.profile.model import DEFAULT_MAX_RESTARTS, Pane, Profile, Window
+from devenv.profile.model import DEFAULT_MAX_RESTARTS, DEFAULT_WATCH_DEBOUNCE, Pane, Profile, Window
 
 
 def to_dict(profile: Profile) -> dict[str, Any]:
@@ -40,6 +40,8 @@ def to_dict(profile: Profile) -> dict[str, Any]:
         out["hooks"] = hooks
     if profile.options:
         out["options"] = dict(profile.options)
+    if profile.watch_debounce != DEFAULT_WATCH_DEBOUNCE:
+        out["watch_debounce"] = profile.watch_debounce
     return out
 
 
@@ -84,6 +86,12 @@ def window_to_dict(w: Window) -> dict[str, Any]:
         d["stop"] = {k: v for k, v in w.stop._asdict().items() if v is not None}
     if w.options:
         d["options"] = dict(w.options)
+    if w.watch:
+        d["watch"] = list(w.watch)
+    if w.watch_ignore:
+        d["watch_ignore"] = list(w.watch_ignore)
+    if w.watch_debounce is not None:
+        d["watch_debounce"] = w.watch_debounce
     return d
 
 

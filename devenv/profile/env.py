@@ -288,6 +288,8 @@ def resolve(profile: Profile, project: Path, environ: Mapping[str, str] | None =
             cwd=expand(w.cwd, f"{w.key}.cwd", w_env), panes=tuple(panes), ready=ready,
             db=expand(w.db, f"{w.key}.db", w_env),
             logs=tuple(expand(g, f"{w.key}.logs", w_env) or "" for g in w.logs),
+            watch=tuple(expand(g, f"{w.key}.watch", w_env) or "" for g in w.watch),
+            watch_ignore=tuple(expand(g, f"{w.key}.watch_ignore", w_env) or "" for g in w.watch_ignore),
         ))
         window_envs[w.name] = tuple(envs)
     ports = []

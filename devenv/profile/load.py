@@ -21,6 +21,7 @@ from devenv.profile.model import (
     BUILD_PREFIX,
     DEFAULT_ENV_FILES,
     DEFAULT_MAX_RESTARTS,
+    DEFAULT_WATCH_DEBOUNCE,
     Hooks,
     Origin,
     Profile,
@@ -158,7 +159,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         origins[key] = Origin(src.file, src.line(path))
 
     for src, raw in reversed(chain):
-        for key in ("session", "root", "env_files", "status"):
+        for key in ("session", "root", "env_files", "status", "watch_debounce"):
             if key in raw:
                 scalars[key] = raw[key]
                 note(src, (key,), key)
@@ -217,6 +218,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
             max_restarts=w.get("max_restarts", DEFAULT_MAX_RESTARTS), db=w.get("db"), logs=w.get("logs", ()),
             db_pool=w.get("db_pool"), stop=w.get("stop"), task=w.get("task", False), inputs=w.get("inputs", ()),
             options=w.get("options", {}), interactive=w.get("interactive", False),
+            watch=w.get("watch", ()), watch_ignore=w.get("watch_ignore", ()), watch_debounce=w.get("watch_debounce"),
         ))
         focus_seen = focus_seen or w.get("focus", False)
 
@@ -234,6 +236,7 @@ def _build(chain: list[tuple[Source, dict[str, Any]]], project: Path, name: str)
         origins=origins,
         hooks=Hooks(**hooks),
         options=options,
+        watch_debounce=scalars.get("watch_debounce", DEFAULT_WATCH_DEBOUNCE),
     )
     if not any(not w.task for w in profile.windows):
         raise ProfileError("the profile has no windows", file=profile.file, key="windows")

@@ -22,6 +22,15 @@ DEFAULT_ENV_FILES = (".env", ".env.local")
 DEFAULT_MAX_RESTARTS = 5
 BUILD_PREFIX = "__devenv_"  # the temporary name of a session being built (never a profile's)
 LAYOUTS = ("even-horizontal", "even-vertical", "main-horizontal", "main-vertical", "tiled")
+DEFAULT_WATCH_DEBOUNCE = 0.3  # seconds of quiet after a change before a watched window restarts
+# never watched, under a watched folder (a glob's own folder, named in it, still is): dependencies, VCS,
+# build output and caches (folders), editors' temporary files (names)
+WATCH_IGNORED_DIRS = frozenset({"node_modules", ".git", ".hg", ".svn", ".next", ".nuxt", ".svelte-kit", ".turbo",
+                                ".cache", ".parcel-cache", ".vite", ".devenv", "__pycache__", ".venv", "venv",
+                                ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build", "out",
+                                "coverage", ".idea", ".vscode", ".terraform"})
+WATCH_IGNORED_FILES = ("*.swp", "*.swo", "*.swx", "*~", ".#*", "#*#", "4913", "*___jb_tmp___", "*___jb_old___",
+                       ".DS_Store", "*.pyc", "*.tmp")
 
 
 # --------------------------------------------------------------------------- model
@@ -90,6 +99,10 @@ class Window(NamedTuple):
     # the panes run the user's interactive login shell, which runs the command's lines as if typed
     # and stays at its prompt (a pane's own ``interactive`` wins)
     interactive: bool = False
+    # restart the window (rerun the task) when files matching these globs change (relative to its cwd)
+    watch: tuple[str, ...] = ()
+    watch_ignore: tuple[str, ...] = ()  # globs (relative to its cwd) whose changes never count
+    watch_debounce: float | None = None  # seconds of quiet before acting; None: the profile's
 
     @property
     def layout_given(self) -> bool:
@@ -189,6 +202,7 @@ class Profile(NamedTuple):
     # windows), name -> value: never globally
     options: Mapping[str, str] = _EMPTY
     status: bool = True  # each window's state as a badge in tmux's status line (this session only)
+    watch_debounce: float = DEFAULT_WATCH_DEBOUNCE  # the default of every window's and task's watch_debounce
 
     @property
     def tasks(self) -> tuple[Window, ...]:
@@ -196,6 +210,14 @@ class Profile(NamedTuple):
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
+
+    @property
+    def watches(self) -> bool:
+        """Whether a window or task has ``watch:``: the session then has a watcher."""
+        return any(w.watch for w in self.windows)
+
+    def debounce(self, window: Window) -> float:
+        return self.watch_debounce if window.watch_debounce is None else window.watch_debounce
 
     def origin(self, key: str) -> Origin:
         """Where ``key`` (a dotted path like ``windows.api.env.PORT``) was written."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from devenv.names import ENV_NAME as _ENV_NAME
 from devenv.profile import tmuxopts
-from devenv.profile.model import DEFAULT_MAX_RESTARTS, HOOK_KEYS, LAYOUTS, PROBE_KINDS
+from devenv.profile.model import DEFAULT_MAX_RESTARTS, DEFAULT_WATCH_DEBOUNCE, HOOK_KEYS, LAYOUTS, PROBE_KINDS
 
 _CTRL = "\\u0000-\\u001f\\u007f"
 
@@ -147,6 +147,16 @@ STOP: dict[str, Any] = {
     "not": {"required": ["signal", "command"]},
 }
 
+WATCH: dict[str, Any] = {
+    "watch": _one_or_many("Files or globs (relative to the cwd, ** at any depth): when one changes, restart this "
+                          "window (rerun this task: on success, what is after: it restarts). node_modules, .git, "
+                          ".next, .devenv, __pycache__, .venv, dist, build and editors' temporary files are ignored."),
+    "watch_ignore": _one_or_many("Globs (relative to the cwd) whose changes never restart it."),
+    "watch_debounce": {"type": "number", "minimum": 0, "maximum": 60,
+                       "description": "Seconds without a change before restarting (a burst of saves restarts "
+                                      "once); default: the profile's watch_debounce, 0.3."},
+}
+
 TASK: dict[str, Any] = {
     "type": "object",
     "description": "A one-shot step: what is after: it starts once it exited 0.",
@@ -161,6 +171,7 @@ TASK: dict[str, Any] = {
         "after": _one_or_many("Windows (their ready probe) or tasks (their success) to wait for first."),
         "inputs": _one_or_many("Files or globs (** at any depth): when none changed since the task last "
                                "succeeded, it is skipped.", min_items=1),
+        **WATCH,
     },
 }
 
@@ -196,10 +207,12 @@ WINDOW: dict[str, Any] = {
         "options": WINDOW_OPTIONS,
         "interactive": {"type": "boolean", "description": "Run the panes' commands in your interactive login "
                                                            "shell, as if typed; the pane stays at its prompt."},
+        **WATCH,
     },
     "not": {"anyOf": [{"allOf": [_present(a), _present(b)]}
                       for i, a in enumerate(_KINDS) for b in _KINDS[i + 1:]]
-            + [{"allOf": [_present(a), _present(k)]} for a in ("db_pool", "interactive") for k in ("db", "logs")]},
+            + [{"allOf": [_present(a), _present(k)]} for a in ("db_pool", "interactive", *WATCH)
+               for k in ("db", "logs")]},
 }
 
 REQUIRES: dict[str, Any] = {
@@ -247,6 +260,9 @@ SCHEMA: dict[str, Any] = {
         "options": SESSION_OPTIONS,
         "status": {"type": "boolean", "default": True,
                    "description": "Show each window's state as a badge in tmux's status line (this session only)."},
+        "watch_debounce": {"type": "number", "minimum": 0, "maximum": 60, "default": DEFAULT_WATCH_DEBOUNCE,
+                           "description": "Seconds without a change before a watched window restarts (every "
+                                          "window's and task's default)."},
     },
     # a profile that extends none must have windows of its own, not all disabled
     "if": {"not": {"required": ["extends"]}},

@@ -41,10 +41,11 @@ def close_matches(word: str, candidates: Iterable[str], n: int = 1) -> list[str]
 
 SESSION_REWRITES = frozenset(":.$\\")  # tmux stores ':' and '.' as '_', '$' as '\\$', '\\' as '\\\\'
 TOP_KEYS = ("extends", "session", "root", "env_files", "env", "windows", "tasks", "requires", "hooks", "options",
-            "status")
+            "status", "watch_debounce")
+WATCH_KEYS = ("watch", "watch_ignore", "watch_debounce")
 WINDOW_KEYS = ("name", "command", "cwd", "env", "enabled", "focus", "layout", "panes", "ready", "after",
-               "restart", "max_restarts", "db", "logs", "db_pool", "stop", "options", "interactive")
-TASK_KEYS = ("name", "command", "cwd", "env", "enabled", "after", "inputs")
+               "restart", "max_restarts", "db", "logs", "db_pool", "stop", "options", "interactive", *WATCH_KEYS)
+TASK_KEYS = ("name", "command", "cwd", "env", "enabled", "after", "inputs", *WATCH_KEYS)
 STOP_KEYS = ("signal", "timeout", "command")
 STOP_SIGNALS = ("INT", "TERM", "HUP", "QUIT", "KILL")
 PANE_KEYS = ("command", "cwd", "env", "focus", "title", "interactive")
@@ -182,6 +183,39 @@ def _name_text(src: Source, path: Key, value: Any, what: str) -> str:
     return text
 
 
+def _member_name(src: Source, path: Key, value: Any, what: str) -> str:
+    """A window's or task's name: names starting with devenv's prefix are its own (the watcher's mark)."""
+    text = _name_text(src, path, value, what)
+    if text.startswith(BUILD_PREFIX):
+        raise src.error(path, f"names starting with {BUILD_PREFIX!r} are devenv's own")
+    return text
+
+
+def _debounce(src: Source, path: Key, value: Any) -> float:
+    seconds = _number(src, path, value, positive=False)
+    if not 0 <= seconds <= 60:
+        raise src.error(path, "must be between 0 and 60 seconds")
+    return seconds
+
+
+def _watch(src: Source, path: Key, data: Mapping[str, Any], into: dict[str, Any]) -> None:
+    """``watch`` / ``watch_ignore`` (a glob or a list of globs; ``[]``: none) and ``watch_debounce``."""
+    for key in ("watch", "watch_ignore"):
+        if key not in data:
+            continue
+        value = data[key]
+        items = [] if value is None else [value] if isinstance(value, str) else _list(src, path + (key,), value)
+        globs = []
+        for i, item in enumerate(items):
+            glob = _str(src, path + (key, i), item)
+            if "\n" in glob or "\r" in glob:
+                raise src.error(path + (key, i), "a glob must not contain a line break")
+            globs.append(glob)
+        into[key] = tuple(globs)
+    if "watch_debounce" in data:
+        into["watch_debounce"] = _debounce(src, path + ("watch_debounce",), data["watch_debounce"])
+
+
 def validate(src: Source) -> dict[str, Any]:
     """One file's data as plain dicts of known keys; a ProfileError at the first wrong value."""
     data = src.data
@@ -218,6 +252,8 @@ def validate(src: Source) -> dict[str, Any]:
         out["hooks"] = _hooks(src, ("hooks",), data["hooks"])
     if "options" in data:
         out["options"] = _options(src, ("options",), data["options"], window=False)
+    if "watch_debounce" in data:
+        out["watch_debounce"] = _debounce(src, ("watch_debounce",), data["watch_debounce"])
     if "windows" in data:
         windows = _list(src, ("windows",), data["windows"])
         seen: dict[str, int] = {}
@@ -255,7 +291,7 @@ def _task(src: Source, path: Key, item: Any) -> dict[str, Any]:
     _unknown(src, path, data, TASK_KEYS)
     if "name" not in data:
         raise src.error(path, "a task needs a name")
-    task: dict[str, Any] = {"name": _name_text(src, path + ("name",), data["name"], "a task name"), "_path": path,
+    task: dict[str, Any] = {"name": _member_name(src, path + ("name",), data["name"], "a task name"), "_path": path,
                             "task": True}
     if data.get("command") is None:
         raise src.error(path, "a task needs a command")
@@ -270,6 +306,7 @@ def _task(src: Source, path: Key, item: Any) -> dict[str, Any]:
         task["after"] = _names(src, path + ("after",), data["after"])
     if "inputs" in data:
         task["inputs"] = _names(src, path + ("inputs",), data["inputs"], what="file or glob")
+    _watch(src, path, data, task)
     return task
 
 
@@ -308,7 +345,7 @@ def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
     _unknown(src, path, data, WINDOW_KEYS)
     if "name" not in data:
         raise src.error(path, "a window needs a name")
-    win: dict[str, Any] = {"name": _name_text(src, path + ("name",), data["name"], "a window name"),
+    win: dict[str, Any] = {"name": _member_name(src, path + ("name",), data["name"], "a window name"),
                            "_path": path}
     for key in ("cwd", "layout", "db"):
         if key in data and data[key] is not None:
@@ -368,10 +405,11 @@ def _window(src: Source, path: Key, item: Any) -> dict[str, Any]:
         win["db_pool"] = _db_pool(src, path + ("db_pool",), data["db_pool"])
     if data.get("stop") is not None:
         win["stop"] = _stop(src, path + ("stop",), data["stop"])
+    _watch(src, path, data, win)
     kinds = [k for k in ("command", "panes", "db", "logs") if k in win]
     if len(kinds) > 1:
         raise src.error(path + (kinds[1],), f"a window has one of command, panes, db or logs; this one has {' and '.join(kinds)}")
-    for key in ("db_pool", "interactive"):
+    for key in ("db_pool", "interactive", *WATCH_KEYS):
         if key in win and kinds and kinds[0] in ("db", "logs"):
             raise src.error(path + (key,), f"only windows that run commands take {key} (this is a {kinds[0]}: window)")
     return win

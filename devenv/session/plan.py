@@ -45,6 +45,8 @@ class Context(NamedTuple):
     skip: frozenset[str] = frozenset()  # tasks not to run (done, inputs unchanged): no window
     inputs: Mapping[str, str] = MappingProxyType({})  # task -> digest of its inputs, recorded on success
     colour: bool = True  # badges in colour (NO_COLOR unset)
+    # window -> a line its panes print before their command starts ("restarting: a.js changed")
+    notices: Mapping[str, str] = MappingProxyType({})
 
 
 class Plan(NamedTuple):
@@ -129,6 +131,8 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
                 env["DEVENV_DB_URL"] = window.db
             else:
                 env["DEVENV_DB"] = window.db
+        if window.name in ctx.notices:
+            env["DEVENV_NOTICE"] = ctx.notices[window.name]
     if base_env is not None:
         env = {k: v for k, v in env.items() if base_env.get(k) != v}
     log = str(ctx.state_dir / f"{stem}.log")

@@ -6,7 +6,9 @@ and for tasks ``done`` | ``skipped``), ``<prefix>.exit`` (the last exit code), `
 ``<prefix>.logstart``, and for a task that succeeded ``<prefix>.inputs`` (the digest of what it ran
 on: kept after ``down``, so an unchanged task is skipped next time). ``up`` writes ``<prefix>.def``
 (the window's definition when it started: drift is measured against it) and ``started`` (the
-session's ``after_down`` hooks are owed until ``down`` runs them).
+session's ``after_down`` hooks are owed until ``down`` runs them). The watcher writes
+``<prefix>.watched`` (how many times it restarted the pane: ``ps`` adds them to the runner's
+restarts, ``max_restarts`` does not count them) and ``watcher.pid`` (its pid and what it watches).
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ class PaneState(NamedTuple):
     exit_code: int | None
     restarts: int
     detail: str = ""
+    watched: int = 0  # restarts by the watcher (a watched file changed): never counted against max_restarts
 
 
 def read_pane_state(paths: SessionPaths, window: str, pane: int) -> PaneState:
@@ -121,7 +124,20 @@ def read_pane_state(paths: SessionPaths, window: str, pane: int) -> PaneState:
     restarts = int(restarts_text) if restarts_text and restarts_text.isdigit() else 0
     if status.exit_code is not None:
         exit_code = status.exit_code
-    return PaneState(status.word, pid, exit_code, restarts, status.rest if status.word == "failed" else "")
+    return PaneState(status.word, pid, exit_code, restarts, status.rest if status.word == "failed" else "",
+                     _count(Path(f"{prefix}.watched")))
+
+
+def _count(path: Path) -> int:
+    text = read_text(path)
+    return int(text) if text and text.isdigit() else 0
+
+
+def count_watched(paths: SessionPaths, window: str, panes: int) -> None:
+    """One more restart of each of the window's panes by the watcher."""
+    for pane in range(panes):
+        path = Path(f"{paths.prefix(window, pane)}.watched")
+        write_text(path, str(_count(path) + 1))
 
 
 def log_start(prefix: Path, size: int) -> int:
@@ -132,7 +148,7 @@ def log_start(prefix: Path, size: int) -> int:
         return 0
 
 
-_RUNNER_FILES = ("status", "exit", "restarts", "logstart", "tmp", "def", "why")  # not "inputs": they outlive down
+_RUNNER_FILES = ("status", "exit", "restarts", "logstart", "tmp", "def", "why", "watched", "pid")  # not "inputs": they outlive down
 OWNER = "project"  # the state folder's record of the project whose session it serves
 STARTED = "started"  # a session was built and its after_down hooks have not run yet
 

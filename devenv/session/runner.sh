@@ -13,6 +13,7 @@
 #   DEVENV_INPUTS        a task's inputs digest, recorded when it succeeds (an unchanged task is skipped)
 #   DEVENV_READY         JSON of the window's own ready: probe: `devenv _ready` turns the badge from
 #                        starting to ready once it passes (session/badges.py draws the badges)
+#   DEVENV_NOTICE        a line to print first, as "[devenv] LINE" (why the watcher restarted it)
 # tmux 3.3 sometimes loses a dead pane's exit status, so the runner writes it itself.
 
 cmd=$DEVENV_CMD
@@ -64,7 +65,8 @@ if [ -n "$TMUX_PANE" ]; then  # one tmux call: the log's pipe and the first badg
         badge "$first"
     fi
 fi
-unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS DEVENV_READY
+[ -n "$DEVENV_NOTICE" ] && printf '\n[devenv] %s\n' "$DEVENV_NOTICE"
+unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS DEVENV_READY DEVENV_NOTICE
 
 # how an exit status reads: "status 3", or "killed by SIGKILL" for 137
 how() {
