@@ -382,17 +382,38 @@ def _alive(proc: psutil.Process) -> bool:
 
 
 def _hangups(proc: psutil.Process, member: Member, name: str) -> bool:
-    """Whether a pane's own process also gets SIGHUP (what tmux gives it when a pane closes).
+    """Whether a pane's shell also gets SIGHUP (what tmux gives it when a pane closes).
 
     With SIGTERM always (an interactive shell ignores SIGINT and SIGTERM); with SIGINT
-    when it is an idle shell (a shell with no children, not devenv's runner): nothing to
-    interrupt, and a shell ignores SIGINT.
+    when it is an idle shell (no children): nothing to interrupt, and a shell ignores SIGINT.
     """
-    if not member.root or name == "SIGKILL" or _is_runner(proc):
-        return False  # devenv's runner ends on INT/TERM by itself; a hangup would hit its command first
+    if name == "SIGKILL" or not _pane_shell(proc, member):
+        return False
     if name == "SIGTERM":
         return True
     return member.name in _SHELLS and not _has_children(proc)
+
+
+def _pane_shell(proc: psutil.Process, member: Member) -> bool:
+    """A pane's own process that is not devenv's runner (which ends on INT/TERM by itself: a hangup
+    would hit its command first), or the shell devenv's runner runs (an interactive pane's)."""
+    if member.root:
+        return not _is_runner(proc)
+    if member.pane is None or member.name not in _SHELLS:
+        return False
+    try:
+        parent = psutil.Process(proc.ppid())
+    except psutil.Error:
+        return False
+    return _is_runner(parent)
+
+
+def _moves_on(proc: psutil.Process, member: Member, previous: str) -> bool:
+    """Whether the process goes to its next step now: it ignores what it got (:func:`_deaf`), or it
+    is a pane's shell left idle at its prompt once SIGINT ended what it ran (it ignores SIGINT)."""
+    if _deaf(proc, member, previous):
+        return True
+    return previous == "SIGINT" and member.name in _SHELLS and _pane_shell(proc, member) and not _has_children(proc)
 
 
 def _is_runner(proc: psutil.Process) -> bool:
@@ -436,7 +457,7 @@ def _deaf(proc: psutil.Process, member: Member, name: str) -> bool:
             ignored = next((int(line.split()[1], 16) for line in f if line.startswith("SigIgn:")), 0)
     except (OSError, ValueError, IndexError):
         return False
-    sent = [getattr(signal, name)] + ([signal.SIGHUP] if name == "SIGTERM" and member.root else [])
+    sent = [getattr(signal, name)] + ([signal.SIGHUP] if name == "SIGTERM" and _pane_shell(proc, member) else [])
     return all(ignored >> (int(sig) - 1) & 1 for sig in sent)
 
 
@@ -526,7 +547,7 @@ def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, 
             while step[pid] < len(steps) and _alive(proc):
                 at, signame = steps[step[pid]]
                 previous = steps[step[pid] - 1][1] if step[pid] else None
-                if begun[member.window] + at > now and not (previous and _deaf(proc, member, previous)):
+                if begun[member.window] + at > now and not (previous and _moves_on(proc, member, previous)):
                     break
                 if signame == "SIGKILL" and step[pid] > 0:  # an escalation, not a plan that kills at once
                     killed.append(member)
