@@ -428,37 +428,50 @@ _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "tcsh",
 
 
 def _has_children(proc: psutil.Process) -> bool:
-    """From /proc/PID/task/PID/children where Linux has it (psutil's children() scans every process)."""
+    """From /proc/PID/task/PID/children where Linux has it (psutil's children() scans every process).
+    A process gone has none."""
     try:
         with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
             return bool(f.read().strip())
     except OSError:
+        pass
+    try:
         return bool(proc.children())
+    except psutil.Error:
+        return False
 
 
-def _signal(proc: psutil.Process, member: Member, name: str) -> None:
-    """Send signal ``name`` (and SIGHUP, see :func:`_hangups`); continue a stopped process to see it."""
+def _signal(proc: psutil.Process, member: Member, name: str) -> bool:
+    """Send signal ``name`` (and SIGHUP, see :func:`_hangups`); continue a stopped process to see it.
+    Whether it got a SIGHUP it heeds (one it does not ignore): it is then ending."""
     try:
         hangup = _hangups(proc, member, name)
+        heard = hangup and not _ignores(proc, signal.SIGHUP)
         if not (hangup and name == "SIGINT"):  # an idle shell gets SIGHUP alone: SIGINT would race with it
             proc.send_signal(getattr(signal, name))
         if hangup:
             proc.send_signal(signal.SIGHUP)
         if name != "SIGKILL" and proc.status() == psutil.STATUS_STOPPED:
             proc.send_signal(signal.SIGCONT)
+        return heard
     except psutil.Error:  # gone, or not ours to signal: it shows among the survivors
-        pass
+        return False
 
 
-def _deaf(proc: psutil.Process, member: Member, name: str) -> bool:
-    """The process ignores (SIG_IGN) every signal it got at this stage: waiting is pointless (Linux)."""
+def _ignores(proc: psutil.Process, *signals: int) -> bool:
+    """Whether the process ignores (SIG_IGN) every one of ``signals`` (Linux; False elsewhere)."""
     try:
         with open(f"/proc/{proc.pid}/status") as f:
             ignored = next((int(line.split()[1], 16) for line in f if line.startswith("SigIgn:")), 0)
     except (OSError, ValueError, IndexError):
         return False
+    return all(ignored >> (int(sig) - 1) & 1 for sig in signals)
+
+
+def _deaf(proc: psutil.Process, member: Member, name: str) -> bool:
+    """The process ignores (SIG_IGN) every signal it got at this stage: waiting is pointless (Linux)."""
     sent = [getattr(signal, name)] + ([signal.SIGHUP] if name == "SIGTERM" and _pane_shell(proc, member) else [])
-    return all(ignored >> (int(sig) - 1) & 1 for sig in sent)
+    return _ignores(proc, *sent)
 
 
 class Plan(NamedTuple):
@@ -506,6 +519,8 @@ def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, 
     plan_of = plan or (lambda member: Plan.staged(timeout))
     tracked: dict[int, tuple[psutil.Process, Member]] = {}
     step: dict[int, int] = {}  # pid -> index of the next step
+    # shells a hangup is ending: one may ignore SIGHUP while it exits (zsh), which is no deafness
+    hung: set[int] = set()
     begun: dict[str, float] = {}  # window -> when its stop began
     plans: dict[str, Plan] = {}
     order: list[Member] = []
@@ -547,11 +562,13 @@ def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, 
             while step[pid] < len(steps) and _alive(proc):
                 at, signame = steps[step[pid]]
                 previous = steps[step[pid] - 1][1] if step[pid] else None
-                if begun[member.window] + at > now and not (previous and _moves_on(proc, member, previous)):
+                if begun[member.window] + at > now and not (previous and pid not in hung and
+                                                             _moves_on(proc, member, previous)):
                     break
                 if signame == "SIGKILL" and step[pid] > 0:  # an escalation, not a plan that kills at once
                     killed.append(member)
-                _signal(proc, member, signame)
+                if _signal(proc, member, signame):
+                    hung.add(pid)
                 step[pid] += 1
 
     def settled() -> bool:
