@@ -365,10 +365,25 @@ def test_every_config_imports_without_a_traceback(cfg: Path, tmp_path: Path) -> 
         assert result.returncode == 0, result.stderr
         shown = devenv(["-C", str(work), "config"], env, work)
         assert shown.returncode == 0, shown.stderr
+        typed_into_shells(yaml.safe_load((work / ".devenv" / "default.yaml").read_text()), cfg)
     else:
         assert result.returncode in (0, 2), result.stderr
         if result.returncode:
             assert len(result.stderr.strip().splitlines()) == 1 and cfg.name in result.stderr, result.stderr
+
+
+def typed_into_shells(profile: dict[str, Any], cfg: Path) -> None:
+    """Both tools type every command into the pane's shell: each such pane is interactive. The only
+    exception is a tmuxp pane whose program is not a shell (``shell`` / ``window_shell``)."""
+    for w in profile["windows"]:
+        specs = w["panes"] if "panes" in w else [w.get("command")]
+        for spec in specs:
+            command = spec.get("command") if isinstance(spec, dict) else spec
+            if command is None or w.get("db") or w.get("logs"):
+                continue
+            own = spec.get("interactive") if isinstance(spec, dict) else None
+            if not (own is True or own is None and w.get("interactive") is True):  # the pane's program
+                assert re.search(r"\b(window_)?shell\b\"?\s*:", cfg.read_text()), (cfg, w["name"], spec)
 
 
 def test_corpus_builds_what_the_original_built(corpus: dict[str, Built]) -> None:

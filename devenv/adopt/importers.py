@@ -40,6 +40,9 @@ from devenv.secrets import is_secret_key, secret_values
 
 LAYOUT_STRING = re.compile(r"^[0-9a-f]{4},")
 AUTO_NAME = {"automatic-rename": "on"}
+# a typed line that starts another shell or a remote one: what the original typed after it went into that
+NESTED = re.compile(r"^\s*(ssh|mosh|su|vagrant\s+ssh|(docker|podman|kubectl)\s+(exec|run)\s.*-\w*[it]|"
+                    r"(poetry|pipenv)\s+shell|nix-shell|nix\s+develop|sudo\s+(-\w*[is]|su)|bash|zsh|fish|sh)(\s|$)")
 TYPES_EXIT = re.compile(r"(^|;|&&)\s*exit(\s+\d+)?\s*$")  # a typed line that ends its shell  # a window without a name: tmux names it after what runs in it
 
 
@@ -895,6 +898,10 @@ def _finish(windows: list[_Window], notes: _Notes, profile: dict[str, Any], proj
                       "not empty)", kind=f"rename:{i}")
         seen.add(clean)
         for p in win.panes:
+            nested = next((line for line in p.lines[:-1] if NESTED.match(line)), None)
+            if nested is not None:
+                notes.add(("windows", i), f"the lines typed after `{nested.strip()}` went into that program under "
+                          "the original tool; devenv runs them in your shell once it exits", kind="nested")
             if any(TYPES_EXIT.search(line) for line in p.lines):
                 notes.add(("windows", i), "a pane types `exit`: its shell ends there; the original tool then "
                           "loses the pane (and a window whose last pane it is), devenv keeps it, ended",

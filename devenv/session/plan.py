@@ -159,7 +159,8 @@ def definition(resolved: Resolved, ctx: Context, window: Window) -> dict[str, ob
     out: dict[str, object] = {"command": [window_command(window, p, ctx) for p in specs],
                               "cwd": [str(resolved.pane_cwd(window, p)) for p in specs],
                               "layout": window.layout, "env": envs}
-    # what older records lack is written only when set: an upgrade restarts nothing
+    # what older records lack is written only when set: an upgrade restarts only the windows that gain
+    # something (options, titles or focus that an older devenv did not apply)
     if any(interactive(window, p) for p in specs):
         out["interactive"] = [interactive(window, p) for p in specs]
     own = options.window_options(resolved.profile, window)
