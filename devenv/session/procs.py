@@ -402,6 +402,8 @@ def _pane_shell(proc: psutil.Process, member: Member) -> bool:
     if member.pane is None or member.name not in _SHELLS:
         return False
     try:
+        if "-c" in proc.cmdline()[1:]:  # the runner's ``$SHELL -c COMMAND``: the command's, its own signals
+            return False
         parent = psutil.Process(proc.ppid())
     except psutil.Error:
         return False
