@@ -178,3 +178,27 @@ windows:
     down = devenv("down", env=env)
     assert down.code == 0 and "SIGKILL" not in down.output, down.output
     assert all(gone(pid) for pid in pids)
+
+
+def test_another_shell_gets_the_fallback(devenv: Devenv, project: Path, home: Path, tmp_path: Path) -> None:
+    """A shell devenv does not know: /bin/sh runs the lines, then the shell starts where they left it
+    (their cd and exports carry over)."""
+    other = tmp_path / "bin" / "othershell"
+    other.parent.mkdir()
+    other.symlink_to(shutil.which("bash") or "/bin/bash")
+    (project / "sub").mkdir()
+    write_profile(project, """
+session: other
+windows:
+  - name: term
+    interactive: true
+    command: [cd sub, export FOO=bar]
+""")
+    assert devenv("up", "-d", "--no-check", env={"SHELL": str(other)}).code == 0
+    sub = project / "sub"
+    assert wait_until(lambda: tmux_value(devenv, "=other:term", "#{pane_current_path}") == str(sub), 10)
+    devenv.tmux("send-keys", "-t", "=other:term", "-l", 'echo "$FOO" > foo')
+    devenv.tmux("send-keys", "-t", "=other:term", "Enter")
+    assert wait_until(lambda: (sub / "foo").exists() and (sub / "foo").read_text() == "bar\n", 10)
+    proc = shell_of(int(tmux_value(devenv, "=other:term", "#{pane_pid}")))
+    assert proc is not None and proc.cmdline() == [str(other)]  # exec'd: the shell itself, at its prompt

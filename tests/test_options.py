@@ -109,6 +109,7 @@ def test_default_splits_halve_the_newest_pane_as_tmux_does() -> None:
     ("options: {status-left: [a]}", "must be a string"),
     ("options: {'bad name': 1}", "not a tmux option name"),
     ("options: {'mouse[1]': on}", "not an array option"),
+    ("options: {'@devenv_window': x}", "devenv's own"),
     ("windows: [{name: w, options: {mouse: on}}]", "is a session option"),
     ("windows: [{name: w, panes: [{focus: true}, {focus: true}]}]", "only one pane"),
     ("windows: [{name: w, command: [a, '']}]", "must not be empty"),
