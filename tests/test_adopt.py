@@ -317,6 +317,10 @@ windows:
       - exec sleep 601
       - exec sleep 602
   - name: shell
+  - name: term
+    interactive: true
+    options: {automatic-rename: on}
+    command: [cd sub, echo ready]
 """
 
 
@@ -329,6 +333,7 @@ def test_freeze_then_up_reproduces_the_session(devenv: Devenv, project: Path, tm
     write_profile(project, FREEZE_ME)
     (project / "sub").mkdir()
     assert devenv("up", "-d", "--no-check").code == 0
+    wait_until(lambda: "term" not in window_names(devenv, "frz"), 10)  # tmux named it after what runs
 
     second = tmp_path / "second"
     (second / "sub").mkdir(parents=True)
@@ -337,7 +342,9 @@ def test_freeze_then_up_reproduces_the_session(devenv: Devenv, project: Path, tm
     assert result.code == 0, result.err
     frozen = load_file(out, second)
     assert frozen.session == "frz"
-    assert [w.name for w in frozen.windows] == ["api", "pair", "shell"]
+    # a window tmux renamed (automatic-rename) by its name; an interactive one with its lines
+    assert [w.name for w in frozen.windows] == ["api", "pair", "shell", "term"]
+    assert frozen.window("term").interactive and frozen.window("term").command == "cd sub\necho ready"
     assert frozen.window("api").command == "exec sleep 600" and frozen.window("api").restart == "on-failure"
     assert [p.command for p in frozen.window("pair").panes] == ["exec sleep 601", "exec sleep 602"]
     assert frozen.window("pair").cwd == "sub" and frozen.window("pair").layout
@@ -347,8 +354,8 @@ def test_freeze_then_up_reproduces_the_session(devenv: Devenv, project: Path, tm
     devenv.tmux("kill-session", "-t", "=frz")
     again = Devenv(second, devenv.socket)
     assert again("up", "-d", "--no-check").code == 0
-    assert window_names(again, "frz") == ["api", "pair", "shell"]
-    assert pane_counts(again, "frz") == {"api": 1, "pair": 2, "shell": 1}
+    assert window_names(again, "frz") == ["api", "pair", "shell", "term"]
+    assert pane_counts(again, "frz") == {"api": 1, "pair": 2, "shell": 1, "term": 1}
     cwds = {(w, i): Path(p) for w, i, p in frozen_panes(again, "frz")}
     assert cwds[("pair", "0")] == cwds[("pair", "1")] == (second / "sub").resolve()
     assert cwds[("api", "0")] == second.resolve()

@@ -224,3 +224,24 @@ def test_foreign_yaml_as_the_tools_read_it(tmp_path: Path) -> None:
     nameless, a = windows(result)
     assert nameless["options"] == {"automatic-rename": "on"} and a["layout"] == "even-vertical"
     assert any("given twice" in n for n in result.notes)
+
+
+def test_typed_commands_become_interactive_lines_and_what_they_cannot_do_is_said(tmp_path: Path) -> None:
+    result = run("""\
+        name: app
+        windows:
+          - remote:
+              panes:
+                - [ssh server, htop]
+                - [cd sub, ls]
+          - server: server
+          - server: again
+        """, tmp_path)
+    remote, first, second = windows(result)
+    assert remote["interactive"] is True and remote["panes"] == [["ssh server", "htop"], ["cd sub", "ls"]]
+    notes = "\n".join(result.notes)
+    assert "typed after `ssh server` went into that program" in notes  # htop ran on the host there
+    # a second window of a name: unique in the profile, shown by tmux as the original named it
+    assert (first["name"], second["name"]) == ("server", "server-2")
+    assert second["options"] == {"automatic-rename": "on", "automatic-rename-format": "server"}
+    assert "tmux still shows it as 'server'" in notes

@@ -51,18 +51,21 @@ def test_session_options_go_to_the_session_and_window_options_to_each_window(pro
         ("set-option", "-t", "=opts", "@mine", "x"),
     ]
     one, two, three = profile.windows
+    record = ("set-option", "-w", "-t")
     assert options.window_commands(profile, one, "@1") == [
+        (*record, "@1", options.WINDOW_OPTION, "one"),  # every window: devenv finds it by this record
         ("set-option", "-w", "-t", "@1", "automatic-rename", "off"),  # the profile's, on every window
         ("set-option", "-w", "-t", "@1", "main-pane-height", "7"),
         ("set-option", "-w", "-t", "@1", "synchronize-panes", "on"),
         ("set-option", "-w", "-t", "@1", "pane-border-status", "top"),  # a pane has a title
     ]
     assert options.window_commands(profile, two, "@2") == [
+        (*record, "@2", options.WINDOW_OPTION, "two"),  # tmux renames it: its name is kept
         ("set-option", "-w", "-t", "@2", "automatic-rename", "on"),  # the window's own wins
-        ("set-option", "-w", "-t", "@2", options.WINDOW_OPTION, "two"),  # tmux renames it: its name is kept
     ]
     assert options.renamed(two, profile) and not options.renamed(one, profile)
-    assert options.window_commands(profile, three, "@3") == [("set-option", "-w", "-t", "@3", "automatic-rename",
+    assert options.window_commands(profile, three, "@3") == [(*record, "@3", options.WINDOW_OPTION, "three"),
+                                                             ("set-option", "-w", "-t", "@3", "automatic-rename",
                                                               "off")]
 
 
@@ -106,6 +109,7 @@ def test_default_splits_halve_the_newest_pane_as_tmux_does() -> None:
     ("options: {status-left: [a]}", "must be a string"),
     ("options: {'bad name': 1}", "not a tmux option name"),
     ("options: {'mouse[1]': on}", "not an array option"),
+    ("options: {'@devenv_window': x}", "devenv's own"),
     ("windows: [{name: w, options: {mouse: on}}]", "is a session option"),
     ("windows: [{name: w, panes: [{focus: true}, {focus: true}]}]", "only one pane"),
     ("windows: [{name: w, command: [a, '']}]", "must not be empty"),

@@ -161,3 +161,105 @@ def test_run_process_captures_output_feeds_input_and_times_out(tmp_path: Path) -
         run_process(["/bin/sh", "-c", "exec sleep 30"], None, 0.3)
     with pytest.raises(OSError):
         run_process([str(tmp_path / "missing")], None, 1)
+
+
+OPTIONS_PROFILE = """\
+session: opt
+options: {status-left: "[#S]", main-pane-height: "9"}
+windows:
+  - name: term
+    interactive: true
+    panes:
+      - {command: [cd sub, ls], title: "edit #1"}
+      - {command: make, focus: true}
+      - null
+  - name: auto
+    options: {automatic-rename: on}
+    command: top
+"""
+
+
+@pytest.fixture
+def opts(project: Path, home: Path):
+    write_profile(project, OPTIONS_PROFILE)
+    return resolve(load(project), project, environ={"HOME": str(home), "PATH": "/bin"})
+
+
+def test_cold_plan_applies_options_titles_layout_and_focus(opts, ctx) -> None:
+    from devenv.session import options
+
+    p = plan.cold(opts, ctx, "abcd")
+    cmds = list(p.commands)
+    target = "=__devenv_abcd:{end}"
+    # session options on this session only, right after it is made; never -g
+    assert ("set-option", "-t", "=__devenv_abcd:", "status-left", "[#S]") in cmds
+    assert not [c for c in cmds if c[0] == "set-option" and "-g" in c]
+    # each window: its name recorded, the profile's window options, its own; titles as data
+    assert ("set-option", "-w", "-t", target, "@devenv_window", "term") in cmds
+    assert cmds.count(("set-option", "-w", "-t", target, "main-pane-height", "9")) == 2
+    assert ("set-option", "-w", "-t", target, "pane-border-status", "top") in cmds
+    assert ("select-pane", "-t", target, "-T", "edit ##1") in cmds
+    assert ("set-option", "-w", "-t", target, "automatic-rename", "on") in cmds
+    # no layout: tmux's own splits; then the pane with focus, by position
+    term = cmds[:cmds.index(next(c for c in cmds if c[0] == "new-window"))]
+    assert ("select-layout", "-t", target, options.default_layout(3, 200, 50)) in term
+    assert term[-2:] == [("select-pane", "-t", f"{target}.1"), ("set-option", "-w", "-u", "-t", target,
+                                                                 "pane-base-index")]
+    # the panes with lines run the user's interactive shell; a plain one is tmux's default shell
+    first = env_of(cmds[0])
+    assert first["DEVENV_INTERACTIVE"] == "1" and first["DEVENV_CMD"] == "cd sub\nls"
+    splits = [c for c in cmds if c[0] == "split-window"]
+    assert env_of(splits[0])["DEVENV_INTERACTIVE"] == "1" and "DEVENV_INTERACTIVE" not in env_of(splits[1])
+    auto = next(c for c in cmds if c[0] == "new-window")
+    assert "DEVENV_INTERACTIVE" not in env_of(auto)
+    assert to_script(cmds).count("\n") == 1  # still one line: a failing option stops the whole build
+
+
+def test_a_window_tmux_renames_is_not_renamed_by_a_repair(opts, ctx) -> None:
+    p = plan.reconcile(opts, ctx, live(("term", 3, False)), "x")
+    assert p.changes == ("created window auto",)
+    # rename-window would turn automatic-rename off: it gets automatic-rename last instead
+    assert not [c for c in p.commands if c[0] == "rename-window"]
+    assert p.commands[-1] == ("set-option", "-w", "-t", "=app:=__devenv_x_1", "automatic-rename", "on")
+    assert ("set-option", "-w", "-t", "=app:=__devenv_x_1", "@devenv_window", "auto") in p.commands
+
+
+def test_a_window_whose_panes_changed_is_made_anew_in_its_place(opts, ctx) -> None:
+    session = live(("term", 2, False), ("auto", 1, False))
+    p = plan.respawn(opts, ctx, session, ["term"], "y")  # two panes live, three in the profile
+    assert p.changes == ("made term anew",)
+    assert p.commands[0][:5] == ("new-window", "-d", "-a", "-t", "@0")
+    assert p.commands[-3:] == (("kill-window", "-t", "@0"),
+                               ("move-window", "-d", "-s", "=app:=__devenv_y_0_new", "-t", "=app:1"),
+                               ("rename-window", "-t", "=app:=__devenv_y_0_new", "--", "term"))
+    assert p.windows == (("__devenv_y_0_new", "term", 3),)
+    same = plan.respawn(opts, ctx, live(("term", 3, False), ("auto", 1, False)), ["term"], "y")
+    assert [c[0] for c in same.commands] == ["respawn-pane"] * 3 + ["pipe-pane"]  # same panes: respawned in place
+    rebuilt = plan.respawn(opts, ctx, live(("term", 3, False), ("auto", 1, False)), ["term"], "y", rebuild={"term"})
+    assert ("kill-window", "-t", "@0") in rebuilt.commands
+
+
+def test_drift_says_what_changed_and_what_makes_a_window_anew(opts, resolved, ctx) -> None:
+    window = opts.profile.window("term")
+    old = plan.definition(opts, ctx, window)
+    assert old["interactive"] == [True, True, False] and old["titles"] == ["edit #1", None, None]
+    assert old["focus"] == 1 and old["options"] == {"main-pane-height": "9", "pane-border-status": "top"}
+    assert plan.drift(old, old) is None
+    fewer = {**old, "command": old["command"][:2], "cwd": old["cwd"][:2], "interactive": [True, True]}
+    assert plan.drift(old, fewer) == "panes"
+    assert plan.rebuilds("panes") and plan.rebuilds("command; titles") and not plan.rebuilds("command; env PORT")
+    # a window none of the new keys concern is recorded as before: an older record does not drift
+    record = plan.definition(resolved, ctx, resolved.profile.window("web"))
+    assert set(record) == {"command", "cwd", "layout", "env"}
+
+
+def test_windows_are_found_by_the_name_devenv_recorded_not_the_one_tmux_shows() -> None:
+    from devenv.session.live import PANE_FORMAT, find_session
+
+    fields = ["$1", "app", "app", "%2Fp", "@4", "2", "%9", "0", "0", "", "123", "200", "50", "my%20web", "bash"]
+    assert len(fields) == PANE_FORMAT.count("\t") + 1
+    found = find_session("app", "\t".join(fields) + "\n")
+    assert found is not None and list(found.windows()) == ["my web"]
+    assert found.panes[0].width == 200 and found.panes[0].height == 50
+    hand_made = fields[:13] + ["", "vim"]
+    assert list(find_session("app", "\t".join(hand_made) + "\n").windows()) == ["vim"]  # type: ignore[union-attr]

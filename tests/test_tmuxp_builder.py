@@ -3,8 +3,7 @@ against devenv: the same fixture (tests/fixtures/imports/tmuxp/upstream-fixtures
 is imported, built by devenv on a private server in the corpus sandbox (stub PATH: nothing real
 runs), and tmuxp's assertions are checked on that session.
 
-What needs work the lead is doing (interactive panes; plan.py calling devenv/session/options.py; running
-hooks) is a strict xfail naming it: it fails loudly once that lands, so that the marker goes.
+What devenv does otherwise on purpose (window_index) is a strict xfail saying so.
 """
 
 from __future__ import annotations
@@ -24,9 +23,6 @@ from tests.test_import_corpus import CORPUS, devenv, sandbox_env
 
 BUILDER = CORPUS / "tmuxp" / "upstream-fixtures" / "builder"
 EXAMPLES = CORPUS / "tmuxp" / "upstream-examples"
-
-INTERACTIVE = "needs interactive panes: the typed `cd` / command runs in a shell that stays (pane runner)"
-OPTIONS = "needs plan.py to apply devenv/session/options.py (options, focus, layout)"
 
 
 class Built(NamedTuple):
@@ -106,7 +102,6 @@ def test_focus_window_and_pane_indexes(build) -> None:
     assert indexes == list(range(indexes[0], indexes[0] + 3))
 
 
-@pytest.mark.xfail(strict=True, reason=OPTIONS)
 def test_focus_pane_is_the_active_one(build) -> None:
     """test_focus_pane_index: the pane with focus (the second) is the window's active pane."""
     b = build(BUILDER / "focus_and_pane.yaml")
@@ -114,7 +109,6 @@ def test_focus_pane_is_the_active_one(build) -> None:
     assert [r[0] for r in b.rows("#{pane_active}", wid)] == ["0", "1", "0"]
 
 
-@pytest.mark.xfail(strict=True, reason=INTERACTIVE)
 def test_focus_pane_is_where_its_cd_went(build) -> None:
     """test_focus_pane_index: the active pane's path is /usr (its typed `cd /usr`), window 3's is /."""
     b = build(BUILDER / "focus_and_pane.yaml")
@@ -139,7 +133,6 @@ def test_start_directory_sets_session_path(build) -> None:
     assert b.tmux("list-sessions", "-F", "#{session_path}").split() == ["/usr"]
 
 
-@pytest.mark.xfail(strict=True, reason=INTERACTIVE + "; until then a pane whose command ended has no path")
 def test_start_directory_examples(build) -> None:
     """examples/start-directory.yaml: each pane where tmuxp puts it (relative ones from the config's
     folder, ~ expanded, a window's own folder for its panes)."""
@@ -158,7 +151,6 @@ def test_pane_order_indexes(build) -> None:
     assert indexes == list(range(indexes[0], indexes[0] + 4))
 
 
-@pytest.mark.xfail(strict=True, reason=INTERACTIVE)
 def test_pane_order_paths(build) -> None:
     """test_pane_order: each pane is where its typed `cd` went: /usr/bin, /usr, /etc, HOME."""
     text = (BUILDER / "pane_ordering.yaml").read_text().replace("{HOME}", "$HOME")
@@ -202,7 +194,6 @@ def test_window_index_order(build) -> None:
 # --------------------------------------------------------------------------- options
 
 
-@pytest.mark.xfail(strict=True, reason=OPTIONS)
 def test_session_options(build) -> None:
     """test_session_options: default-shell and default-command are /bin/sh, on this session."""
     b = build(BUILDER / "session_options.yaml")
@@ -222,7 +213,6 @@ windows:
 """  # tmuxp's builder/global_options.yaml, as its test reads it (the file is not in the corpus)
 
 
-@pytest.mark.xfail(strict=True, reason=OPTIONS)
 def test_global_options_land_on_this_session_only(build) -> None:
     """test_global_options, devenv's way: set on the session (never globally)."""
     b = build(BUILDER / "global_options.yaml", GLOBAL_OPTIONS)
@@ -239,7 +229,6 @@ def test_global_options_are_never_set_globally(build) -> None:
     assert b.tmux("show-options", "-gv", "repeat-time").strip() == "500"
 
 
-@pytest.mark.xfail(strict=True, reason=OPTIONS)
 def test_global_session_env_options(build) -> None:
     """test_global_session_env_options: ${VAR} in option values expanded when loading (by import)."""
     b = build(BUILDER / "env_var_options.yaml",
@@ -256,7 +245,6 @@ def test_env_var_options_are_expanded_at_import(build) -> None:
     assert "visual-silence: 'on'" in b.profile and "main-pane-height: '8'" in b.profile
 
 
-@pytest.mark.xfail(strict=True, reason=f"{OPTIONS}; {INTERACTIVE}")
 def test_automatic_rename_option(build) -> None:
     """test_automatic_rename_option: the window has automatic-rename on and takes the running command's
     name (man, or the shell's)."""

@@ -23,13 +23,15 @@ from libtmux.exc import LibTmuxException
 
 from devenv.adopt.written import Written, check_loads
 from devenv.errors import NoSession
+from devenv.names import unquote
 from devenv.profile.dump import to_yaml, window_to_dict
 from devenv.profile.model import DEFAULT_ENV_FILES, DEFAULT_MAX_RESTARTS, Profile, Window
 from devenv.secrets import mask_url
 
 SHELLS = {"sh", "bash", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "ash", "nu", "xonsh", "elvish"}
 # what freeze reads from a devenv pane's environment: the command and its policy, never other values
-PANE_KEYS = ("DEVENV_CMD", "DEVENV_DB", "DEVENV_DB_URL", "DEVENV_RESTART", "DEVENV_MAX_RESTARTS", "DEVENV_AFTER")
+PANE_KEYS = ("DEVENV_CMD", "DEVENV_DB", "DEVENV_DB_URL", "DEVENV_RESTART", "DEVENV_MAX_RESTARTS", "DEVENV_AFTER",
+             "DEVENV_INTERACTIVE")
 _LOGS_CMD = re.compile(r"-m devenv logs -f -- (?P<globs>.*)$")
 
 
@@ -69,7 +71,11 @@ def read_session(socket: str | None, session: str) -> list[FrozenPane]:
     try:
         found = libtmux.Server(socket_name=socket).sessions.get(session_name=session, default=None)
         windows = found.windows if found is not None else []
-        panes = [FrozenPane(int(w.window_index or "0"), w.window_name or "", w.window_layout or "",
+        # the names devenv gave its windows (tmux may show others: automatic-rename)
+        listed = found.cmd("list-windows", "-F", "#{window_id}\t#{@devenv_window}").stdout if found else []
+        recorded = {wid: unquote(name) for wid, _, name in (line.partition("\t") for line in listed) if name}
+        panes = [FrozenPane(int(w.window_index or "0"), recorded.get(w.window_id or "", w.window_name or ""),
+                            w.window_layout or "",
                             w.window_active == "1", int(p.pane_index or "0"),
                             int(p.pane_pid or "") if (p.pane_pid or "").isdigit() else None, p.pane_dead == "1",
                             p.pane_current_path or "", p.pane_current_command or "",
@@ -130,7 +136,10 @@ def freeze_profile(session: str, panes: Sequence[FrozenPane], root: Path, base: 
         if special:
             win.update(special)
         else:
-            commands = [_command(p, spec, notes) for p in group]
+            commands: list[Any] = [_command(p, spec, notes) for p in group]
+            if any(p.env.get("DEVENV_INTERACTIVE") for p in group):  # the lines typed into its shell
+                win["interactive"] = True
+                commands = [c.split("\n") if c is not None and "\n" in c else c for c in commands]
             if len(group) == 1:
                 if commands[0] is not None:
                     win["command"] = commands[0]

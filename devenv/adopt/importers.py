@@ -39,7 +39,11 @@ from devenv.profile.yamlsrc import Key, Source, dotted, parse_foreign
 from devenv.secrets import is_secret_key, secret_values
 
 LAYOUT_STRING = re.compile(r"^[0-9a-f]{4},")
-AUTO_NAME = {"automatic-rename": "on"}  # a window without a name: tmux names it after what runs in it
+AUTO_NAME = {"automatic-rename": "on"}
+# a typed line that starts another shell or a remote one: what the original typed after it went into that
+NESTED = re.compile(r"^\s*(ssh|mosh|su|vagrant\s+ssh|(docker|podman|kubectl)\s+(exec|run)\s.*-\w*[it]|"
+                    r"(poetry|pipenv)\s+shell|nix-shell|nix\s+develop|sudo\s+(-\w*[is]|su)|bash|zsh|fish|sh)(\s|$)")
+TYPES_EXIT = re.compile(r"(^|;|&&)\s*exit(\s+\d+)?\s*$")  # a typed line that ends its shell  # a window without a name: tmux names it after what runs in it
 
 
 @dataclass
@@ -882,12 +886,23 @@ def _finish(windows: list[_Window], notes: _Notes, profile: dict[str, Any], proj
         while clean in seen:
             clean = f"{base}-{n}"
             n += 1
-        if win.name is not None and clean != win.name:
+        if win.name is not None and clean != win.name and base == win.name and \
+                not {"automatic-rename", "automatic-rename-format"} & set(options):
+            # a second window of that name: unique in the profile, shown by tmux as the original showed it
+            # (devenv finds its windows by the name it recorded with them, not by what tmux shows)
+            options.update({"automatic-rename": "on", "automatic-rename-format": win.name.replace("#", "##")})
+            notes.add(("windows", i), f"window {win.name!r} named {clean!r} in the profile (devenv window names "
+                      f"are unique); tmux still shows it as {win.name!r}", kind=f"rename:{i}")
+        elif win.name is not None and clean != win.name:
             notes.add(("windows", i), f"window {win.name!r} named {clean!r} (devenv window names are unique and "
                       "not empty)", kind=f"rename:{i}")
         seen.add(clean)
         for p in win.panes:
-            if any(re.fullmatch(r"\s*exit(\s+\d+)?\s*", line) for line in p.lines):
+            nested = next((line for line in p.lines[:-1] if NESTED.match(line)), None)
+            if nested is not None:
+                notes.add(("windows", i), f"the lines typed after `{nested.strip()}` went into that program under "
+                          "the original tool; devenv runs them in your shell once it exits", kind="nested")
+            if any(TYPES_EXIT.search(line) for line in p.lines):
                 notes.add(("windows", i), "a pane types `exit`: its shell ends there; the original tool then "
                           "loses the pane (and a window whose last pane it is), devenv keeps it, ended",
                           kind="exit")

@@ -16,6 +16,7 @@ from devenv.profile.model import Window
 from devenv.readiness.probes import probe_ok
 from devenv.session import procs, records, watcher
 from devenv.session.live import LivePane
+from devenv.session.plan import interactive
 from devenv.session.tmux import Tmux
 
 
@@ -80,6 +81,21 @@ def _command_proc(pane_proc: psutil.Process,
         return pane_proc
 
 
+def _at_prompt(pid: int, members: Mapping[int, tuple[Any, procs.Member]],
+               children: Mapping[int, list[psutil.Process]]) -> str:
+    """What an interactive pane's shell runs: ``bash`` at its prompt, ``bash: npm run dev`` running it."""
+    found = members.get(pid)
+    if found is None:
+        return ""
+    try:
+        name = found[0].name()
+        kids = sorted(children.get(pid, ()), key=lambda p: p.create_time())
+    except psutil.Error:
+        return ""
+    running = _cmdline(kids[-1]) if kids else ""
+    return f"{name}: {running}" if running else name
+
+
 def _cmdline(proc: psutil.Process | None) -> str:
     if proc is None:
         return ""
@@ -128,7 +144,10 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
             command = (specs[position].command or "") if position < len(specs) else ""
             status, pid, uptime = _pane_status(pane, recorded, members, children)
             if pid is not None:
-                command = _cmdline(members.get(pid, (None,))[0] or _process(pid)) or command
+                shown = _cmdline(members.get(pid, (None,))[0] or _process(pid))
+                if window is not None and position < len(specs) and interactive(window, specs[position]):
+                    shown = _at_prompt(pid, members, children) or shown
+                command = shown or command
             if status == "running" and window is not None and window.ready is not None:
                 if name not in ready:
                     ready[name] = _probe(window, paths, resolved)

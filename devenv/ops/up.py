@@ -111,6 +111,7 @@ class Decisions(NamedTuple):
     run: tuple[str, ...]  # tasks to run (again)
     inputs: dict[str, str]  # task -> its inputs digest
     restart: dict[str, str]  # running window -> why it restarts ("config changed: env PORT")
+    rebuild: frozenset[str] = frozenset()  # of those, the windows made anew (their panes or options changed)
 
 
 def decide(resolved: Resolved, ctx: planner.Context, paths: SessionPaths, live: LiveSession | None) -> Decisions:
@@ -138,6 +139,7 @@ def decide(resolved: Resolved, ctx: planner.Context, paths: SessionPaths, live: 
         else:
             run.append(task.name)
     restart: dict[str, str] = {}
+    rebuild: set[str] = set()
     if live is not None:
         for w in profile.windows:
             panes = windows.get(w.name)
@@ -147,6 +149,8 @@ def decide(resolved: Resolved, ctx: planner.Context, paths: SessionPaths, live: 
             why = planner.drift(old, planner.definition(resolved, ctx, w)) if old is not None else None
             if why:
                 restart[w.name] = f"config changed: {why}"
+                if planner.rebuilds(why):
+                    rebuild.add(w.name)
         if live is not None:
             from devenv.profile.select import dependents
 
@@ -155,7 +159,7 @@ def decide(resolved: Resolved, ctx: planner.Context, paths: SessionPaths, live: 
                 window = profile.window(name)
                 if window is not None and not window.task and name in windows and name not in restart:
                     restart[name] = f"{', '.join(rerun)} runs again"
-    return Decisions(frozenset(skip), tuple(run), digests, restart)
+    return Decisions(frozenset(skip), tuple(run), digests, restart, frozenset(rebuild))
 
 
 def read_definition(paths: SessionPaths, window: str) -> dict[str, object] | None:
@@ -254,14 +258,17 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
         for name in decided.run:
             Path(f"{paths.prefix(name, 0)}.status").unlink(missing_ok=True)  # not the last run's "done"
         commands = list(the_plan.commands)
+        making = the_plan.windows
         if restarts and live is not None:
             from devenv.ops.down import stop_windows
 
             stop_windows(resolved.profile, resolved, paths, resolved.project, live, restarts, timeout)
             live = tmux.session(session) or live
-            commands += planner.respawn(chosen, ctx, live, restarts, os.urandom(4).hex()).commands
+            again = planner.respawn(chosen, ctx, live, restarts, os.urandom(4).hex(), rebuild=decided.rebuild)
+            commands += again.commands
+            making += again.windows
         tmux.apply(commands, cleanup_session=the_plan.build_name, session=live.target if live else None,
-                   windows=the_plan.windows, mask=resolved.mask)
+                   windows=making, mask=resolved.mask)
         # what each window runs with now; a drifted one left running (--no-recreate) keeps its old record
         record_definitions(chosen, ctx, paths, [w.name for w in chosen.profile.windows
                                                 if w.name not in decided.restart or recreate], notes)

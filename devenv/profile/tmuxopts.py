@@ -69,6 +69,8 @@ def parse(name: str) -> tuple[str, str]:
     if base.startswith("@"):
         if m["index"] is not None:
             raise ValueError(f"user options take no index: {name!r}")
+        if base.startswith("@devenv_"):
+            raise ValueError(f"{base!r} is devenv's own: it records what devenv made (its project, its names)")
         return base, WINDOW
     scope = SCOPES.get(base)
     if scope is None:

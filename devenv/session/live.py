@@ -9,24 +9,27 @@ Command = tuple[str, ...]  # one tmux command, as argv (without the leading "tmu
 
 PROJECT_OPTION = "@devenv_project"  # the session option recording its project root (percent-quoted)
 TARGET_OPTION = "@devenv_session"  # the name devenv gave the session (tmux may show another: it escapes some)
+WINDOW_OPTION = "@devenv_window"  # the profile's name of a window devenv made (tmux may rename it: automatic-rename)
 # the fields of `tmux list-panes -F`, tab-separated. tmux escapes control characters in names (a tab
 # shows as \t), and devenv percent-quotes its own option values: no field can hold the separator.
 PANE_FORMAT = "\t".join([
     "#{session_id}", "#{session_name}", "#{" + TARGET_OPTION + "}", "#{" + PROJECT_OPTION + "}", "#{window_id}",
     "#{window_index}", "#{pane_id}", "#{pane_index}", "#{pane_dead}", "#{pane_dead_status}", "#{pane_pid}",
-    "#{window_name}",
+    "#{window_width}", "#{window_height}", "#{" + WINDOW_OPTION + "}", "#{window_name}",
 ])
 
 
 class LivePane(NamedTuple):
     window_id: str  # @3
     window_index: int
-    window_name: str
+    window_name: str  # the name devenv gave it (recorded with it), else the one tmux shows
     pane_id: str  # %7
     pane_index: int
     dead: bool
     dead_status: int | None
     pid: int | None
+    width: int = 0  # the window's size (a layout made for a new window of the session fits it)
+    height: int = 0
 
 
 class LiveSession(NamedTuple):
@@ -87,16 +90,19 @@ def parse_pane(line: str) -> PaneRow:
     """One line of ``list-panes -F PANE_FORMAT``; ValueError when it is not one."""
     from devenv.names import unquote
 
-    sid, sname, given, project, wid, widx, pid_, pidx, dead, status, pid, name = line.split("\t", 11)
+    sid, sname, given, project, wid, widx, pid_, pidx, dead, status, pid, width, height, recorded, name = \
+        line.split("\t", 14)
     return PaneRow(sid, sname, unquote(given) if given else None, unquote(project) if project else None, LivePane(
         window_id=wid,
         window_index=int(widx),
-        window_name=name,
+        window_name=unquote(recorded) if recorded else name,  # tmux may have renamed it since
         pane_id=pid_,
         pane_index=int(pidx),
         dead=dead == "1",
         dead_status=int(status) if status.lstrip("-").isdigit() else None,
         pid=int(pid) if pid.isdigit() else None,
+        width=int(width) if width.isdigit() else 0,
+        height=int(height) if height.isdigit() else 0,
     ))
 
 

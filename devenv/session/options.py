@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from devenv.names import quote
 from devenv.profile import tmuxopts
 from devenv.profile.model import Profile, Window
-from devenv.session.live import Command
+from devenv.session.live import WINDOW_OPTION, Command
 
-WINDOW_OPTION = "@devenv_window"  # the profile's name of a window tmux may rename (automatic-rename on)
 PANE_MINIMUM = 1  # tmux's smallest pane (lines or columns)
 
 
@@ -49,13 +48,9 @@ def session_commands(profile: Profile, target: str) -> list[Command]:
             if scope == tmuxopts.SESSION or name.startswith("@")]
 
 
-def window_commands(profile: Profile, window: Window, target: str) -> list[Command]:
-    """Right after ``window`` is made (``target`` names it), before its panes are split and its layout set.
-
-    The profile's window options, then the window's own; ``pane-border-status top`` when one of its
-    panes has a title and no option says otherwise. A window tmux may rename (``automatic-rename``
-    on) records the profile's name for it in ``@devenv_window``, so that devenv still knows it.
-    """
+def window_options(profile: Profile, window: Window) -> dict[str, str]:
+    """The tmux options ``window`` gets: the profile's window options, then the window's own;
+    ``pane-border-status top`` when one of its panes has a title and no option says otherwise."""
     merged: dict[str, str] = {}
     for name, value, scope in _scoped(profile.options):
         if scope == tmuxopts.WINDOW and not name.startswith("@"):
@@ -63,10 +58,19 @@ def window_commands(profile: Profile, window: Window, target: str) -> list[Comma
     merged.update(dict(window.options))
     if any(p.title is not None for p in window.panes) and "pane-border-status" not in merged:
         merged["pane-border-status"] = "top"
-    cmds: list[Command] = [("set-option", "-w", "-t", target, name, value) for name, value in merged.items()]
-    if merged.get("automatic-rename") in ON:
-        cmds.append(("set-option", "-w", "-t", target, WINDOW_OPTION, quote(window.name)))
-    return cmds
+    return merged
+
+
+def window_commands(profile: Profile, window: Window, target: str) -> list[Command]:
+    """Right after ``window`` is made (``target`` names it), before its panes are split and its layout set.
+
+    The window records the profile's name for it in ``@devenv_window``: devenv finds its windows by
+    it, whatever tmux shows (a window with ``automatic-rename`` on is renamed by tmux). Then its
+    options (:func:`window_options`).
+    """
+    return [("set-option", "-w", "-t", target, WINDOW_OPTION, quote(window.name)),
+            *(("set-option", "-w", "-t", target, name, value)
+              for name, value in window_options(profile, window).items())]
 
 
 def renamed(window: Window, profile: Profile) -> bool:

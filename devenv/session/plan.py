@@ -26,7 +26,7 @@ from devenv.names import quote
 from devenv.paths import pane_stem
 from devenv.profile.env import Resolved
 from devenv.profile.model import BUILD_PREFIX, DEFAULT_MAX_RESTARTS, Pane, Window
-from devenv.session import badges
+from devenv.session import badges, options
 from devenv.session.live import PROJECT_OPTION, TARGET_OPTION, Command, LivePane, LiveSession
 
 
@@ -118,6 +118,8 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
             env["DEVENV_RESTART"] = window.restart
         if window.max_restarts != DEFAULT_MAX_RESTARTS:
             env["DEVENV_MAX_RESTARTS"] = str(window.max_restarts)
+        if interactive(window, pane):
+            env["DEVENV_INTERACTIVE"] = "1"
         if window.after:
             import json
 
@@ -163,16 +165,34 @@ def definition(resolved: Resolved, ctx: Context, window: Window) -> dict[str, ob
     for i in range(len(specs)):
         env = resolved.window_env(window.name, i)
         envs.append({k: digest(env[k]) for k in sorted(resolved.own_keys(window.name, i)) if k in env})
-    return {"command": [window_command(window, p, ctx) for p in specs],
-            "cwd": [str(resolved.pane_cwd(window, p)) for p in specs],
-            "layout": window.layout, "env": envs}
+    out: dict[str, object] = {"command": [window_command(window, p, ctx) for p in specs],
+                              "cwd": [str(resolved.pane_cwd(window, p)) for p in specs],
+                              "layout": window.layout, "env": envs}
+    # what older records lack is written only when set: an upgrade restarts only the windows that gain
+    # something (options, titles or focus that an older devenv did not apply)
+    if any(interactive(window, p) for p in specs):
+        out["interactive"] = [interactive(window, p) for p in specs]
+    own = options.window_options(resolved.profile, window)
+    if own:
+        out["options"] = own
+    if any(p.title is not None for p in specs):
+        out["titles"] = [p.title for p in specs]
+    if window.focus_pane is not None:
+        out["focus"] = window.focus_pane
+    return out
+
+
+DRIFT_KEYS = ("command", "cwd", "layout", "interactive", "options", "titles", "focus")
+PER_PANE = frozenset({"command", "cwd", "interactive", "titles"})
+# what only a window made anew takes: its panes, their arrangement, its options
+STRUCTURE = frozenset({"panes", "layout", "options", "titles", "focus"})
 
 
 def drift(old: Mapping[str, object], new: Mapping[str, object]) -> str | None:
     """Why a window's definition changed (``command``, ``env PORT``...), None when it did not."""
-    why = [key for key in ("command", "cwd", "layout") if old.get(key) != new.get(key)]
+    why = [key for key in DRIFT_KEYS if old.get(key) != new.get(key)]
     if len(old.get("command") or []) != len(new.get("command") or []):  # type: ignore[arg-type]
-        why.append("panes")
+        why = ["panes", *(key for key in why if key not in PER_PANE)]  # every per-pane list differs then
     old_env, new_env = old.get("env") or [], new.get("env") or []
     if isinstance(old_env, list) and isinstance(new_env, list):
         changed: set[str] = set()
@@ -181,6 +201,18 @@ def drift(old: Mapping[str, object], new: Mapping[str, object]) -> str | None:
         if changed:
             why.append("env " + ", ".join(sorted(changed)))
     return "; ".join(dict.fromkeys(why)) or None
+
+
+def rebuilds(why: str) -> bool:
+    """Whether a window that drifted (``why``, from :func:`drift`) is made anew rather than respawned:
+    its panes, their layout, titles or focus, or its options changed."""
+    return any(part.split(" ", 1)[0] in STRUCTURE for part in why.split("; "))
+
+
+def interactive(window: Window, pane: Pane) -> bool:
+    """Whether the pane runs the user's interactive shell, which runs its lines as if typed."""
+    return (window.pane_interactive(pane) and pane.command is not None and window.db is None
+            and not window.logs and not window.task)
 
 
 def _looks_like_url(value: str) -> bool:
@@ -255,33 +287,54 @@ def _pipe(launch: PaneLaunch, target: str) -> tuple[Command, ...]:
 
 
 def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Command, target: str,
-                     base_env: Mapping[str, str] | None) -> list[Command]:
+                     base_env: Mapping[str, str] | None, size: tuple[int, int] | None = None) -> list[Command]:
     """Commands that create ``window``.
 
     ``first`` is the new-window / new-session command (without its start
     arguments) that names the window with a temporary name; ``target`` is that
     name as a tmux target. Every later command names its target explicitly:
     tmux's "current window" is not the new one when windows are made with -d.
+    ``size``: the window's (the layout fits it); None: the build's.
+
+    The window's name and options first (:mod:`devenv.session.options`), each pane's title as it is
+    made, the layout once all are (tmux's own splits when none is given), the focus pane last.
     """
+    profile = resolved.profile
     panes = window.pane_specs()
     launches = [pane_launch(resolved, ctx, window, i, p, pane_stem(window.name, i), base_env)
                 for i, p in enumerate(panes)]
     cmds: list[Command] = [(*first, *_start_args(launches[0])),
                            ("set-option", "-w", "-t", target, "remain-on-exit", "on"),
+                           *options.window_commands(profile, window, target),
+                           *options.pane_commands(window, 0, target),
                            *_pipe(launches[0], target)]
     for n, launch in enumerate(launches[1:], 2):
         # without -d the new pane becomes the window's active pane: the next target
         cmds.append(("split-window", "-t", target, *_start_args(launch)))
+        cmds += options.pane_commands(window, n - 1, target)
         cmds += _pipe(launch, target)
         if n < len(launches):  # room for the next split: halving the active pane runs out at 6
             cmds.append(("select-layout", "-t", target, "tiled"))
-    if len(launches) > 1 or window.layout:
-        cmds.append(("select-layout", "-t", target, window.layout or "tiled"))
-    if len(launches) > 1:
-        cmds.append(("select-pane", "-t", f"{target}.{{top-left}}"))
+    width, height = size or (ctx.width, ctx.height)
+    cmds += options.layout_commands(window, target, width, height)
     if resolved.profile.status:
         cmds += badges.window_commands(target, ctx.colour)
+    if len(launches) > 1:
+        cmds += (options.focus_commands(profile, window, target) or
+                 [("select-pane", "-t", f"{target}.{{top-left}}")])
     return cmds
+
+
+def _renamed_last(resolved: Resolved, window: Window, made: list[Command], target: str) -> tuple[list[Command],
+                                                                                                Command]:
+    """A window made under a temporary name (a repair): its commands, and the one that names it, run
+    at the end of the line. A window tmux names (``automatic-rename`` on) is not renamed: tmux would
+    turn automatic-rename off; it gets automatic-rename there instead (until then, it keeps its
+    temporary name, so a failed repair still finds what it made)."""
+    if not options.renamed(window, resolved.profile):
+        return made, ("rename-window", "-t", target, "--", literal(window.name))
+    auto = [c for c in made if c[0] == "set-option" and c[4:5] == ("automatic-rename",)]
+    return [c for c in made if c not in auto], auto[-1]
 
 
 # --------------------------------------------------------------------------- plans
@@ -337,10 +390,13 @@ def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
             own = sorted({k for k, _ in _pairs(made[0]) if k not in shared})
             made[1:1] = [("set-environment", "-t", f"={build_name}", "-u", k) for k in own]
             # the session belongs to this project: nothing of another project's is ever taken for it
-            made[1:1] = [("set-option", "-t", f"={build_name}:", PROJECT_OPTION, quote(str(resolved.project))),
-                          ("set-option", "-t", f"={build_name}:", TARGET_OPTION, quote(profile.session))]
-            if profile.status:  # before any window has formats of its own: the user's, from ~/.tmux.conf
-                made[1:1] = badges.save_user_formats(f"={build_name}:")
+            head: list[Command] = [
+                ("set-option", "-t", f"={build_name}:", PROJECT_OPTION, quote(str(resolved.project))),
+                ("set-option", "-t", f"={build_name}:", TARGET_OPTION, quote(profile.session)),
+                *options.session_commands(profile, f"={build_name}:")]
+            if profile.status:  # before any window has formats of its own: the user's (~/.tmux.conf, the profile's)
+                head += badges.save_user_formats(f"={build_name}:")
+            made[1:1] = head
         if i == focus_index and i > 0:
             made.append(("select-window", "-t", target))
         cmds += made
@@ -380,8 +436,10 @@ def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str
                 first = ("new-window", "-d", "-b", "-t", anchor, "-n", temp)
             else:
                 first = ("new-window", "-d", "-t", f"{session}:", "-n", temp)
-            cmds += _window_commands(resolved, ctx, window, first, target, None)
-            renames.append(("rename-window", "-t", target, "--", literal(window.name)))
+            made_now, naming = _renamed_last(resolved, window, _window_commands(resolved, ctx, window, first, target,
+                                                                                None, _size(live)), target)
+            cmds += made_now
+            renames.append(naming)
             changes.append(f"started task {window.name}" if window.task else f"created window {window.name}")
             made.append((temp, window.name, len(window.pane_specs())))
             previous = target
@@ -398,30 +456,54 @@ def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str
     return Plan(tuple(cmds + renames), tuple(changes), windows=tuple(made))
 
 
-def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence[str], build_id: str = "r") -> Plan:
+def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence[str], build_id: str = "r",
+            rebuild: Collection[str] = ()) -> Plan:
     """Start the command of every pane of the windows ``names`` again (their processes must be gone).
 
-    A window of the profile that the session lacks is created, as ``up`` would.
+    A window of the profile that the session lacks is created, as ``up`` would. A window in
+    ``rebuild`` (its panes, layout, titles, focus or options changed), or whose pane count is not the
+    profile's, is made anew in its place (after it, then the old one is killed).
     """
     existing = live.windows()
     missing = [n for n in names if n not in existing]
     cmds: list[Command] = []
+    last: list[Command] = []
     changes: list[str] = []
-    made: tuple[tuple[str, str, int], ...] = ()
+    made: list[tuple[str, str, int]] = []
     if missing:
         partial = reconcile(_only(resolved, missing), ctx, live, build_id)
         cmds += partial.commands
         changes += partial.changes
-        made = partial.windows
-    for name in names:
+        made += partial.windows
+    for i, name in enumerate(names):
         window = resolved.profile.window(name)
         panes = existing.get(name)
         if window is None or panes is None:
             continue
-        chosen = panes[: len(window.pane_specs())]
+        specs = window.pane_specs()
+        if name in rebuild or len(panes) != len(specs):
+            temp = f"{_temp(build_id, i)}_new"
+            target = f"{live.target}:={temp}"
+            first: Command = ("new-window", "-d", "-a", "-t", panes[0].window_id, "-n", temp)
+            now, naming = _renamed_last(resolved, window, _window_commands(resolved, ctx, window, first, target,
+                                                                           None, _size(live)), target)
+            cmds += now
+            # in the old one's place (its index), then named
+            last += [("kill-window", "-t", panes[0].window_id),
+                     ("move-window", "-d", "-s", target, "-t", f"{live.target}:{panes[0].window_index}"), naming]
+            changes.append(f"restarted {name}" if len(specs) == 1 else f"made {name} anew")
+            made.append((temp, name, len(specs)))
+            continue
+        chosen = panes[: len(specs)]
         cmds += _respawn_commands(resolved, ctx, window, panes, chosen)
         changes += [f"restarted {_where(window, panes.index(p))}" for p in chosen]
-    return Plan(tuple(cmds), tuple(changes), windows=made)
+    return Plan(tuple(cmds + last), tuple(changes), windows=tuple(made))
+
+
+def _size(live: LiveSession) -> tuple[int, int] | None:
+    """The size of the session's windows (a new one gets it), None when tmux did not say."""
+    sized = [p for p in live.panes if p.width and p.height]
+    return (sized[0].width, sized[0].height) if sized else None
 
 
 def _only(resolved: Resolved, names: Sequence[str]) -> Resolved:

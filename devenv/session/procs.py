@@ -382,17 +382,40 @@ def _alive(proc: psutil.Process) -> bool:
 
 
 def _hangups(proc: psutil.Process, member: Member, name: str) -> bool:
-    """Whether a pane's own process also gets SIGHUP (what tmux gives it when a pane closes).
+    """Whether a pane's shell also gets SIGHUP (what tmux gives it when a pane closes).
 
     With SIGTERM always (an interactive shell ignores SIGINT and SIGTERM); with SIGINT
-    when it is an idle shell (a shell with no children, not devenv's runner): nothing to
-    interrupt, and a shell ignores SIGINT.
+    when it is an idle shell (no children): nothing to interrupt, and a shell ignores SIGINT.
     """
-    if not member.root or name == "SIGKILL" or _is_runner(proc):
-        return False  # devenv's runner ends on INT/TERM by itself; a hangup would hit its command first
+    if name == "SIGKILL" or not _pane_shell(proc, member):
+        return False
     if name == "SIGTERM":
         return True
     return member.name in _SHELLS and not _has_children(proc)
+
+
+def _pane_shell(proc: psutil.Process, member: Member) -> bool:
+    """A pane's own process that is not devenv's runner (which ends on INT/TERM by itself: a hangup
+    would hit its command first), or the shell devenv's runner runs (an interactive pane's)."""
+    if member.root:
+        return not _is_runner(proc)
+    if member.pane is None or member.name not in _SHELLS:
+        return False
+    try:
+        if "-c" in proc.cmdline()[1:]:  # the runner's ``$SHELL -c COMMAND``: the command's, its own signals
+            return False
+        parent = psutil.Process(proc.ppid())
+    except psutil.Error:
+        return False
+    return _is_runner(parent)
+
+
+def _moves_on(proc: psutil.Process, member: Member, previous: str) -> bool:
+    """Whether the process goes to its next step now: it ignores what it got (:func:`_deaf`), or it
+    is a pane's shell left idle at its prompt once SIGINT ended what it ran (it ignores SIGINT)."""
+    if _deaf(proc, member, previous):
+        return True
+    return previous == "SIGINT" and member.name in _SHELLS and _pane_shell(proc, member) and not _has_children(proc)
 
 
 def _is_runner(proc: psutil.Process) -> bool:
@@ -407,37 +430,50 @@ _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "tcsh",
 
 
 def _has_children(proc: psutil.Process) -> bool:
-    """From /proc/PID/task/PID/children where Linux has it (psutil's children() scans every process)."""
+    """From /proc/PID/task/PID/children where Linux has it (psutil's children() scans every process).
+    A process gone has none."""
     try:
         with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
             return bool(f.read().strip())
     except OSError:
+        pass
+    try:
         return bool(proc.children())
+    except psutil.Error:
+        return False
 
 
-def _signal(proc: psutil.Process, member: Member, name: str) -> None:
-    """Send signal ``name`` (and SIGHUP, see :func:`_hangups`); continue a stopped process to see it."""
+def _signal(proc: psutil.Process, member: Member, name: str) -> bool:
+    """Send signal ``name`` (and SIGHUP, see :func:`_hangups`); continue a stopped process to see it.
+    Whether it got a SIGHUP it heeds (one it does not ignore): it is then ending."""
     try:
         hangup = _hangups(proc, member, name)
+        heard = hangup and not _ignores(proc, signal.SIGHUP)
         if not (hangup and name == "SIGINT"):  # an idle shell gets SIGHUP alone: SIGINT would race with it
             proc.send_signal(getattr(signal, name))
         if hangup:
             proc.send_signal(signal.SIGHUP)
         if name != "SIGKILL" and proc.status() == psutil.STATUS_STOPPED:
             proc.send_signal(signal.SIGCONT)
+        return heard
     except psutil.Error:  # gone, or not ours to signal: it shows among the survivors
-        pass
+        return False
 
 
-def _deaf(proc: psutil.Process, member: Member, name: str) -> bool:
-    """The process ignores (SIG_IGN) every signal it got at this stage: waiting is pointless (Linux)."""
+def _ignores(proc: psutil.Process, *signals: int) -> bool:
+    """Whether the process ignores (SIG_IGN) every one of ``signals`` (Linux; False elsewhere)."""
     try:
         with open(f"/proc/{proc.pid}/status") as f:
             ignored = next((int(line.split()[1], 16) for line in f if line.startswith("SigIgn:")), 0)
     except (OSError, ValueError, IndexError):
         return False
-    sent = [getattr(signal, name)] + ([signal.SIGHUP] if name == "SIGTERM" and member.root else [])
-    return all(ignored >> (int(sig) - 1) & 1 for sig in sent)
+    return all(ignored >> (int(sig) - 1) & 1 for sig in signals)
+
+
+def _deaf(proc: psutil.Process, member: Member, name: str) -> bool:
+    """The process ignores (SIG_IGN) every signal it got at this stage: waiting is pointless (Linux)."""
+    sent = [getattr(signal, name)] + ([signal.SIGHUP] if name == "SIGTERM" and _pane_shell(proc, member) else [])
+    return _ignores(proc, *sent)
 
 
 class Plan(NamedTuple):
@@ -485,6 +521,8 @@ def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, 
     plan_of = plan or (lambda member: Plan.staged(timeout))
     tracked: dict[int, tuple[psutil.Process, Member]] = {}
     step: dict[int, int] = {}  # pid -> index of the next step
+    # shells a hangup is ending: one may ignore SIGHUP while it exits (zsh), which is no deafness
+    hung: set[int] = set()
     begun: dict[str, float] = {}  # window -> when its stop began
     plans: dict[str, Plan] = {}
     order: list[Member] = []
@@ -526,11 +564,13 @@ def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, 
             while step[pid] < len(steps) and _alive(proc):
                 at, signame = steps[step[pid]]
                 previous = steps[step[pid] - 1][1] if step[pid] else None
-                if begun[member.window] + at > now and not (previous and _deaf(proc, member, previous)):
+                if begun[member.window] + at > now and not (previous and pid not in hung and
+                                                             _moves_on(proc, member, previous)):
                     break
                 if signame == "SIGKILL" and step[pid] > 0:  # an escalation, not a plan that kills at once
                     killed.append(member)
-                _signal(proc, member, signame)
+                if _signal(proc, member, signame):
+                    hung.add(pid)
                 step[pid] += 1
 
     def settled() -> bool:

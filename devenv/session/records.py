@@ -148,7 +148,8 @@ def log_start(prefix: Path, size: int) -> int:
         return 0
 
 
-_RUNNER_FILES = ("status", "exit", "restarts", "logstart", "tmp", "def", "why", "watched", "pid")  # not "inputs": they outlive down
+# not "inputs": they outlive down. "rc": an interactive pane's start-up file (".zsh/": zsh's folder of them)
+_RUNNER_FILES = ("status", "exit", "restarts", "logstart", "tmp", "def", "why", "watched", "pid", "rc")
 OWNER = "project"  # the state folder's record of the project whose session it serves
 STARTED = "started"  # a session was built and its after_down hooks have not run yet
 
@@ -159,6 +160,10 @@ def clear(paths: SessionPaths, notes: list[str] | None = None) -> None:
         for suffix in _RUNNER_FILES:
             for path in paths.dir.glob(f"*.{suffix}"):
                 path.unlink(missing_ok=True)
+        for folder in paths.dir.glob("*.zsh"):
+            for path in folder.glob(".zsh*"):
+                path.unlink(missing_ok=True)
+            folder.rmdir()
     except OSError as exc:
         _note(notes, f"could not clear the runner records in {paths.dir}: {exc.strerror}")
 

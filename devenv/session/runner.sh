@@ -14,6 +14,8 @@
 #   DEVENV_READY         JSON of the window's own ready: probe: `devenv _ready` turns the badge from
 #                        starting to ready once it passes (session/badges.py draws the badges)
 #   DEVENV_NOTICE        a line to print first, as "[devenv] LINE" (why the watcher restarted it)
+#   DEVENV_INTERACTIVE   1: the pane runs the user's interactive shell, which runs DEVENV_CMD's lines as if
+#                        typed (through its own start-up, never as keys) and stays at its prompt
 # tmux 3.3 sometimes loses a dead pane's exit status, so the runner writes it itself.
 
 cmd=$DEVENV_CMD
@@ -66,7 +68,8 @@ if [ -n "$TMUX_PANE" ]; then  # one tmux call: the log's pipe and the first badg
     fi
 fi
 [ -n "$DEVENV_NOTICE" ] && printf '\n[devenv] %s\n' "$DEVENV_NOTICE"
-unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS DEVENV_READY DEVENV_NOTICE
+interactive=${DEVENV_INTERACTIVE:-}
+unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS DEVENV_READY DEVENV_NOTICE DEVENV_INTERACTIVE
 
 # how an exit status reads: "status 3", or "killed by SIGKILL" for 137
 how() {
@@ -74,6 +77,112 @@ how() {
         printf 'killed by SIG%s' "${sig#SIG}"
     else
         printf 'exited with status %s' "$1"
+    fi
+}
+
+# $1 as one single-quoted shell word, in $word (no fork)
+quote() {
+    rest=$1 word=
+    while :; do
+        case $rest in
+            *\'*) word="$word${rest%%\'*}'\\''"; rest=${rest#*\'} ;;
+            *) word="'$word$rest'"; return ;;
+        esac
+    done
+}
+
+# Write the start-up file $1 (private: 0600 in the state folder, which is 0700) from the lines that follow.
+startup() {
+    file=$1
+    shift
+    (umask 077; printf '%s\n' "$@" > "$file")
+}
+
+# An interactive pane: the user's shell runs the command's lines as if typed, then stays at its prompt.
+# The lines reach it through its own start-up, after the user's rc file, never as keys: an rc file that
+# is slow, or that flushes pending input, can neither lose nor repeat one. They run with job control
+# (Ctrl-C stops the one running, Ctrl-Z suspends it) and go to the shell's history at its first prompt.
+#   bash: --rcfile (~/.bashrc, then the lines)     zsh: ZDOTDIR (their .zshenv and .zshrc, then the lines)
+#   fish: -C (config.fish, then the lines; fish 3 cannot add them to its history)
+#   sh, dash, ksh, mksh, yash...: ENV (their $ENV file, then the lines)
+#   any other shell, or no state folder to write in: /bin/sh runs the lines, then the shell starts where
+#   they left it (their cd and exports carry over; aliases and functions are the shell's own, not theirs)
+interact() {
+    quote "$cmd"
+    name=${shell##*/}
+    name=${name#-}
+    [ -n "$state" ] || name=other
+    case $name in
+        bash)
+            startup "$state.rc" \
+                "# devenv: this pane's start-up: your ~/.bashrc, then the window's lines as if typed" \
+                'if [ -f ~/.bashrc ]; then . ~/.bashrc; fi' \
+                "__devenv_lines=$word" \
+                '__devenv_history() {' \
+                '    local line' \
+                '    while IFS= read -r line; do history -s -- "$line"; done <<< "$__devenv_lines"' \
+                '    PROMPT_COMMAND=${PROMPT_COMMAND//__devenv_history;/}' \
+                '    if [ -z "$PROMPT_COMMAND" ] && [ -n "$__devenv_unset" ]; then unset PROMPT_COMMAND; fi' \
+                '    unset __devenv_lines __devenv_unset; unset -f __devenv_history' \
+                '}' \
+                '__devenv_unset=; [ -n "${PROMPT_COMMAND+set}" ] || __devenv_unset=1' \
+                'PROMPT_COMMAND="__devenv_history;${PROMPT_COMMAND-}"' \
+                'set -m 2>/dev/null' \
+                "$cmd" || { plain; return; }
+            "$shell" --rcfile "$state.rc" -i ;;
+        zsh)
+            (umask 077; mkdir -p "$state.zsh") 2>/dev/null
+            startup "$state.zsh/.zshenv" \
+                '__devenv_zdotdir=$ZDOTDIR' \
+                'if [[ -n $DEVENV_ZDOTDIR ]]; then ZDOTDIR=$DEVENV_ZDOTDIR; else unset ZDOTDIR; fi' \
+                'unset DEVENV_ZDOTDIR' \
+                'if [[ -f ${ZDOTDIR:-$HOME}/.zshenv ]]; then source ${ZDOTDIR:-$HOME}/.zshenv; fi' \
+                '__devenv_user=${ZDOTDIR-} __devenv_user_set=${ZDOTDIR+1}' \
+                'ZDOTDIR=$__devenv_zdotdir' &&
+            startup "$state.zsh/.zshrc" \
+                "# devenv: this pane's start-up: your .zshrc, then the window's lines as if typed" \
+                'if [[ -n $__devenv_user_set ]]; then ZDOTDIR=$__devenv_user; else unset ZDOTDIR; fi' \
+                'unset __devenv_zdotdir __devenv_user __devenv_user_set' \
+                'if [[ -f ${ZDOTDIR:-$HOME}/.zshrc ]]; then source ${ZDOTDIR:-$HOME}/.zshrc; fi' \
+                "__devenv_lines=$word" \
+                '__devenv_history() {' \
+                '    local line' \
+                '    for line in "${(@f)__devenv_lines}"; do print -rs -- "$line"; done' \
+                '    precmd_functions=(${precmd_functions:#__devenv_history})' \
+                '    unset __devenv_lines; unfunction __devenv_history' \
+                '}' \
+                'precmd_functions=(__devenv_history $precmd_functions)' \
+                "$cmd" || { plain; return; }
+            DEVENV_ZDOTDIR=${ZDOTDIR-} ZDOTDIR="$state.zsh" "$shell" -i ;;
+        fish)
+            startup "$state.rc" \
+                "# devenv: this pane's start-up, after your config.fish: the window's lines as if typed" \
+                'set -e DEVENV_RC' \
+                "$cmd" || { plain; return; }
+            DEVENV_RC="$state.rc" "$shell" -i -C 'source $DEVENV_RC' ;;
+        sh|dash|ash|ksh|ksh93|mksh|lksh|oksh|pdksh|yash|posh)
+            startup "$state.rc" \
+                "# devenv: this pane's start-up: your \$ENV file, then the window's lines as if typed" \
+                'if [ -n "$DEVENV_ENV" ]; then ENV=$DEVENV_ENV; else unset ENV; fi; unset DEVENV_ENV' \
+                'if [ -n "${ENV-}" ] && [ -r "$ENV" ]; then . "$ENV"; fi' \
+                "$cmd" || { plain; return; }
+            DEVENV_ENV=${ENV-} ENV="$state.rc" "$shell" -i ;;
+        *) plain ;;
+    esac
+}
+
+# the fallback: /bin/sh runs the lines, then the user's shell starts where they left it
+plain() {
+    /bin/sh -c "$cmd
+exec \"\$0\"" "$shell"
+}
+
+# the command once: the user's shell running it, or, interactive, the user's shell at its prompt
+run() {
+    if [ -n "$interactive" ]; then
+        interact
+    else
+        "$shell" -c "$cmd"
     fi
 }
 
@@ -99,7 +208,7 @@ if [ -n "$task" ]; then  # once; its success is what its dependents wait for
     put status "running $$"
     [ -n "$DEVENV_AFTER" ] && badge task
     started=$(date +%s)
-    "$shell" -c "$cmd"
+    run
     rc=$?
     put exit "$rc"
     if [ "$rc" -eq 0 ] && [ "$stopping" = 0 ]; then
@@ -118,12 +227,12 @@ fi
 restarts=0
 put restarts 0
 delay=1
-run=0
+runs=0
 while :; do
     # where this run's output starts in the pane log (log probes ignore earlier runs)
     [ -n "$state" ] && put logstart "$(wc -c < "$state.log" 2>/dev/null || echo 0)"
     put status "running $$"
-    if [ "$run" -gt 0 ] || [ -n "$DEVENV_AFTER" ]; then
+    if [ "$runs" -gt 0 ] || [ -n "$DEVENV_AFTER" ]; then
         if [ -n "$ready" ]; then badge starting; else badge running; fi
     fi
     prober=""
@@ -131,8 +240,8 @@ while :; do
         DEVENV_AFTER=$ready DEVENV_TMUX=$tmux_bin "${DEVENV_PYTHON:-python3}" -m devenv _ready </dev/null >/dev/null 2>&1 &
         prober=$!
     fi
-    run=$((run + 1))
-    "$shell" -c "$cmd"
+    runs=$((runs + 1))
+    run
     rc=$?
     if [ -n "$prober" ]; then kill "$prober" 2>/dev/null; wait "$prober" 2>/dev/null; fi  # before the next badge
     put exit "$rc"
