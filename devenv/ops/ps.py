@@ -89,13 +89,14 @@ def _cmdline(proc: psutil.Process | None) -> str:
         return ""
 
 
-def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMeter | None = None) -> PsResult:
+def ps(resolved: Resolved, tmux: Tmux, meter: procs.CpuMeter | None = None, sample: float = 0.0) -> PsResult:
     """A row per pane of the running session, every window of it (hand-made ones too).
 
     When the session is not running, the rows are its processes that still run ("orphaned":
     their tmux server was killed, say). ForeignSession when the name is another project's.
-    CPU % is sampled over ``interval``, or, with a ``meter`` kept across calls (``ps --watch``),
-    measured since the previous call: only the first call sleeps.
+    Everything comes from one pass over the process table; nothing sleeps. CPU % is each
+    process's average since it started; with a ``meter`` kept across calls (``ps --watch``),
+    since the previous call; with ``sample`` > 0 (``ps --cpu``), over that many seconds.
     """
     from devenv.ops.up import owned
 
@@ -105,17 +106,19 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
     by_window = live.windows() if live is not None else {}
     match = procs.mark_matcher(paths.label, session, known=set(by_window) | {w.name for w in resolved.profile.windows},
                                project=str(resolved.project))
-    members = procs.collect(procs.pane_roots(live), match, exclude={os.getpid()})
-    groups: dict[tuple[str, int], list[psutil.Process]] = {}
+    snap = procs.snapshot()
+    members = procs.collect(procs.pane_roots(live), match, exclude={os.getpid()}, snap=snap)
+    groups: dict[tuple[str, int], list[int]] = {}
     children: dict[int, list[psutil.Process]] = {}  # within the session: a pane's tree is all there
     for proc, member in members.values():  # a window's escapees count in its first pane
-        groups.setdefault((member.window, member.pane or 0), []).append(proc)
+        groups.setdefault((member.window, member.pane or 0), []).append(member.pid)
         children.setdefault(member.ppid if member.ppid is not None else -1, []).append(proc)
     if os.getppid() in members:  # ps runs in a window of the session (left out of the members)
         children.setdefault(os.getppid(), []).append(psutil.Process())
+    ages = {pid: seen.age for pid, seen in snap.procs.items() if pid in members}
     if live is None:
-        return PsResult(False, tuple(_orphan(proc, member, {}, resolved) for proc, member in members.values()))
-    usage = procs.usage(groups, interval, meter)
+        return PsResult(False, tuple(_orphan(member, ages, resolved, proc) for proc, member in members.values()))
+    usage = procs.usage(groups, snap, meter=meter, sample=sample)
     ready: dict[str, bool] = {}
     rows: list[PaneRow] = []
     for name, panes in live.all_windows():
@@ -125,7 +128,7 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
             recorded = records.read_pane_state(paths, name, position) if ours else records.PaneState(None, None, None, 0)
             specs = window.pane_specs() if window else ()
             command = (specs[position].command or "") if position < len(specs) else ""
-            status, pid, uptime = _pane_status(pane, recorded, members, children)
+            status, pid, uptime = _pane_status(pane, recorded, members, children, ages)
             if pid is not None:
                 command = _cmdline(members.get(pid, (None,))[0] or _process(pid)) or command
             if status == "running" and window is not None and window.ready is not None:
@@ -148,15 +151,11 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
     return PsResult(True, tuple(rows))
 
 
-def _orphan(proc: psutil.Process, member: procs.Member, usage: Mapping[tuple[str, int], procs.Usage],
-            resolved: Resolved) -> PaneRow:
+def _orphan(member: procs.Member, ages: Mapping[int, float], resolved: Resolved, proc: psutil.Process) -> PaneRow:
     """A process of the session that outlived it, as a row of its window."""
-    try:
-        uptime: float | None = round(max(time.time() - proc.create_time(), 0.0), 1)
-    except psutil.Error:
-        uptime = None
-    return PaneRow(member.window, member.pane or 0, "orphaned", member.pid, None, 0.0, 0, (), uptime, 0,
-                   resolved.mask(_cmdline(proc)))
+    age = ages.get(member.pid)
+    return PaneRow(member.window, member.pane or 0, "orphaned", member.pid, None, 0.0, 0, (),
+                   None if age is None else round(age, 1), 0, resolved.mask(_cmdline(proc)))
 
 
 def _process(pid: int) -> psutil.Process | None:
@@ -167,7 +166,8 @@ def _process(pid: int) -> psutil.Process | None:
 
 
 def _pane_status(pane: LivePane, recorded: records.PaneState, members: Mapping[int, tuple[Any, procs.Member]],
-                 children: Mapping[int, list[psutil.Process]] | None = None) -> tuple[str, int | None, float | None]:
+                 children: Mapping[int, list[psutil.Process]] | None = None,
+                 ages: Mapping[int, float] | None = None) -> tuple[str, int | None, float | None]:
     """(state, pid of the command, its uptime) of one pane, from tmux and what the runner recorded."""
     if pane.dead:
         return ("failed" if recorded.status == "failed" else "exited"), None, None
@@ -176,6 +176,8 @@ def _pane_status(pane: LivePane, recorded: records.PaneState, members: Mapping[i
     if found is None:
         return status, pane.pid, None
     proc = _command_proc(found[0], children)
+    if ages is not None and proc.pid in ages:
+        return status, proc.pid, round(ages[proc.pid], 1)
     try:
         return status, proc.pid, round(max(time.time() - proc.create_time(), 0.0), 1)
     except psutil.Error:
