@@ -27,17 +27,23 @@ stopping=0
 # SIGHUP (tmux kill-session) ends the runner, and so the kernel hangs up its foreground job too.
 trap 'stopping=1' INT TERM
 
-# devenv's own files are private (0600 in 0700 folders); the command keeps the user's umask.
+# devenv's own files are private (0600 in 0700 folders): the runner itself works under umask 077,
+# the command gets the user's umask back (run_cmd). No subshell a record: a stop waits for these.
+user_umask=$(umask)
+umask 077
 put() {
     [ -n "$state" ] || return 0
-    (umask 077; printf '%s\n' "$2" > "$state.$1.tmp" && mv -f "$state.$1.tmp" "$state.$1") 2>/dev/null
+    { printf '%s\n' "$2" > "$state.$1.tmp" && mv -f "$state.$1.tmp" "$state.$1"; } 2>/dev/null
+}
+run_cmd() {
+    (umask "$user_umask"; exec "$shell" -c "$cmd")
 }
 
 # The pane's output goes to its log ($DEVENV_STATE.log) before anything runs. The pipe is
 # replaced, never toggled: a restart or a repair (respawn-pane keeps the old pipe) gets a fresh one.
 # A state folder that cannot be written (read-only, not ours) is said once; the command runs anyway.
 if [ -n "$state" ]; then
-    why=$( (umask 077; mkdir -p "${state%/*}" && : >> "$state.log") 2>&1 ) || {
+    why=$( { mkdir -p "${state%/*}" && : >> "$state.log"; } 2>&1 ) || {
         printf '[devenv] cannot keep this window'"'"'s output in %s (%s); it runs on, its output only here\n' \
             "${state%/*}" "${why##*: }"
         state=""
@@ -97,7 +103,7 @@ if [ -n "$task" ]; then  # once; its success is what its dependents wait for
     put status "running $$"
     [ -n "$DEVENV_AFTER" ] && badge task
     started=$(date +%s)
-    "$shell" -c "$cmd"
+    run_cmd
     rc=$?
     put exit "$rc"
     if [ "$rc" -eq 0 ] && [ "$stopping" = 0 ]; then
@@ -130,7 +136,7 @@ while :; do
         prober=$!
     fi
     run=$((run + 1))
-    "$shell" -c "$cmd"
+    run_cmd
     rc=$?
     if [ -n "$prober" ]; then kill "$prober" 2>/dev/null; wait "$prober" 2>/dev/null; fi  # before the next badge
     put exit "$rc"
