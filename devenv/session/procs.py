@@ -142,7 +142,7 @@ class Snapshot(NamedTuple):
 
     procs: dict[int, Seen]
     children: dict[int, list[int]]
-    marks: dict[int, tuple[str, str | None]]  # pid -> (mark, project)
+    marks: dict[int, tuple[str, str | None]]  # pid -> (mark, project), filled by _marks as asked
     tmux: set[int]
 
 
@@ -209,7 +209,8 @@ _PSUTIL_FIELDS = ["ppid", "name", "status", "create_time", "cpu_times", "memory_
 
 
 def snapshot() -> Snapshot:
-    """One pass over every process: parents, marks, names, CPU time, memory. Zombies are left out."""
+    """One pass over every process: parents, names, CPU time, memory (marks are read when asked, by
+    :func:`collect`, only for processes outside the panes' trees). Zombies are left out."""
     snap = Snapshot({}, {}, {}, set())
     seen = _proc_stat()
     if seen is None:  # no /proc (macOS): psutil
@@ -219,10 +220,19 @@ def snapshot() -> Snapshot:
         snap.children.setdefault(item.ppid, []).append(item.pid)
         if _is_tmux(item.name):
             snap.tmux.add(item.pid)
-        mark, project = _mark_of(item.pid, item.started)
-        if mark:
-            snap.marks[item.pid] = (mark, project)
     return snap
+
+
+def _marks(snap: Snapshot, known: Collection[int]) -> dict[int, tuple[str, str | None]]:
+    """pid -> (mark, project) of the snapshot's processes but ``known`` ones (already found in a pane's
+    tree: their mark changes nothing); each environment is read once per process."""
+    for pid, item in snap.procs.items():
+        if pid in known or pid in snap.marks:
+            continue
+        mark, project = _mark_of(pid, item.started)
+        if mark:
+            snap.marks[pid] = (mark, project)
+    return snap.marks
 
 
 def reread(seen: Iterable[Seen]) -> dict[int, Seen]:
@@ -343,7 +353,7 @@ def collect(roots: Mapping[int, tuple[str, int]], match: Matcher | None, *,
         return False
 
     if match is not None:
-        for pid, (mark, project) in snap.marks.items():
+        for pid, (mark, project) in list(_marks(snap, found).items()):
             marked = match(mark, project)
             # Our panes are found as roots. Below another tmux server, a marked process is that server's
             # pane or job, whose mark came from the environment that server was started in.
