@@ -51,8 +51,16 @@ def wait(opts: Options, windows: tuple[str, ...], timeout: float | None) -> None
 
 @click.command("_await", hidden=True)
 def await_() -> int:
-    """Wait for the dependencies in $DEVENV_AFTER (run inside a window, before its command)."""
-    from devenv.cli.fast import run_await
+    """Wait for the dependencies in $DEVENV_AFTER (run inside a window, before its command).
 
-    run_await()
-    return 0  # not reached: run_await exits
+    The runner's plain ``devenv _await`` goes to :func:`devenv.cli.fast.run_await` (no click);
+    this is the same wait for a command line with global options."""
+    import os
+
+    from devenv.readiness.probes import OWN_LINE
+    from devenv.readiness.waits import await_after
+
+    def say(line: str) -> None:
+        click.echo(f"{OWN_LINE}{line}")
+
+    return await_after(os.environ.get("DEVENV_AFTER", ""), say)
