@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import TypeVar
@@ -42,6 +42,27 @@ def backoff(start: float = 0.1, factor: float = 2.0, cap: float = 2.0) -> Iterat
     while True:
         yield delay
         delay = min(delay * factor, cap)
+
+
+def until_exit(pidfds: Collection[int], timeout: float) -> None:
+    """Block until one of the processes behind ``pidfds`` (``os.pidfd_open``) exits, or ``timeout``
+    seconds pass: a stop wakes the moment a process is gone, not at its next poll. With no
+    descriptors, a plain pause of ``timeout``.
+    """
+    if timeout <= 0:
+        return
+    if not pidfds:
+        time.sleep(timeout)  # noqa: TID251 - nothing to watch: the caller's poll interval
+        return
+    import select
+
+    waiter = select.poll()
+    for fd in pidfds:
+        waiter.register(fd, select.POLLIN)
+    try:
+        waiter.poll(timeout * 1000)
+    except InterruptedError:
+        pass
 
 
 def sleep(seconds: float) -> None:

@@ -346,6 +346,75 @@ def test_database_literal_url_is_masked_in_the_name(home, project, pg_server):
     assert pg_server.password not in result.name and "****" in result.name
 
 
+@pytest.fixture
+def tcp_answers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs the checks' TCP pre-check was asked about; the driver must never be reached."""
+    import psycopg
+
+    from devenv.db import connect
+
+    asked: list[str] = []
+    real = connect.tcp_answer
+
+    def spy(url, timeout=connect.CONNECT_TIMEOUT):  # type: ignore[no-untyped-def]
+        asked.append(url.where)
+        return real(url, timeout)
+
+    def driver(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the driver was asked after a definite TCP answer")
+
+    monkeypatch.setattr(connect, "tcp_answer", spy)
+    monkeypatch.setattr(psycopg, "connect", driver)
+    return asked
+
+
+@pytest.mark.parametrize("host, cause", [("127.0.0.1", "connection refused"), ("no-such-host.invalid", "unknown host")])
+def test_a_refused_or_unknown_database_is_answered_in_one_attempt(home, project, tcp_answers, host, cause):
+    """One TCP connect per check (the database, the pool prediction), no driver, no retry, whatever --db-timeout."""
+    port = free_port()
+    db_profile(project, f"postgresql://app:pw-0815@{host}:{port}/app")
+    results = {r.name: r for r in checks.run_checks(resolved_for(project), db_timeout=30, predict=True)}
+    db = results["database DIRECT_URL"]
+    assert not db.ok and cause in db.detail and f"{host}:{port}" in db.detail and "pw-0815" not in db.detail
+    assert sorted(tcp_answers) == [f"{host}:{port}"] * 2  # the check and the prediction, once each
+
+
+def test_a_database_the_session_serves_is_answered_from_its_processes(home, project, listen, tcp_answers):
+    pid, port = listen()
+    db_profile(project, f"postgresql://app:pw@localhost:{port}/app")
+    [_, db] = checks.run_checks(resolved_for(project), own_pids=frozenset({pid}))
+    assert db.ok and f"port {port} is served by this session" in db.detail
+    assert tcp_answers == []  # not probed
+
+
+def test_up_on_a_complete_session_runs_no_checks_and_a_repair_does(devenv, project):
+    """The checks guard what starts: attaching to a complete session never waits for (or fails on) them."""
+    write_profile(project, """session: gated
+requires:
+  checks: [{name: gate, run: "test -e gate-open", hint: "open the gate"}]
+windows:
+  - {name: a, command: exec sleep 1000}
+  - {name: b, command: "read line"}
+""")
+    (project / "gate-open").write_text("")
+    assert devenv("up", "-d").code == 0
+    (project / "gate-open").unlink()
+    complete = devenv("up", "-d")
+    assert complete.code == 0 and "is up to date" in complete.out, complete.output
+    devenv.tmux("send-keys", "-t", "=gated:=b", "Enter")  # b exits: the next up repairs it
+    def b_exited() -> bool:
+        return "b 1" in devenv.tmux("list-panes", "-s", "-t", "=gated", "-F", "#{window_name} #{pane_dead}")
+
+    from devenv.wait import wait_until
+
+    wait_until(b_exited, 20)
+    repair = devenv("up", "-d")
+    assert repair.code == 1 and "gate" in repair.err and "open the gate" in repair.err, repair.output
+    (project / "gate-open").write_text("")
+    again = devenv("up", "-d")
+    assert again.code == 0 and "repaired session gated" in again.out, again.output
+
+
 def test_database_variable_not_set(devenv, project):
     write_profile(project, WINDOW + "requires: {database: DIRECT_URL}\n")
     res = by_name(devenv("doctor", "--json").out)["database DIRECT_URL"]

@@ -1,4 +1,4 @@
-"""The entry point: the click-free fast path for a plain `up` agrees with the click CLI."""
+"""The entry point: the click-free fast path for a plain `up` and `down` agrees with the click CLI."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from devenv.cli.fast import parse_fast
 ])
 def test_the_fast_path_reads_what_click_reads(argv: list[str]) -> None:
     fast = parse_fast(argv)
-    assert fast is not None
-    glob, flags = fast
+    assert fast is not None and fast.verb == "up"
+    glob, flags = fast.glob, fast.flags
     ctx = cli.make_context("devenv", list(argv), resilient_parsing=True)
     assert glob == {k: v for k, v in ctx.params.items() if v is not None}
     name, command, rest = cli.resolve_command(ctx, ctx.protected_args + ctx.args)
@@ -25,8 +25,42 @@ def test_the_fast_path_reads_what_click_reads(argv: list[str]) -> None:
     assert {k for k, v in sub.params.items() if v is True} == set(flags)
 
 
+@pytest.mark.filterwarnings("ignore:'protected_args' is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("argv", [
-    [], ["down"], ["up", "--dry-run"], ["up", "--wait"], ["up", "-h"], ["-C", "up"], ["-C"], ["-Cdir", "up"],
+    ["down"], ["-C", "/p", "-L", "s", "down"], ["down", "--timeout", "2.5"], ["down", "--timeout=0"],
+])
+def test_the_fast_path_reads_down_as_click_does(argv: list[str]) -> None:
+    fast = parse_fast(argv)
+    assert fast is not None and fast.verb == "down"
+    ctx = cli.make_context("devenv", list(argv), resilient_parsing=True)
+    assert fast.glob == {k: v for k, v in ctx.params.items() if v is not None}
+    name, command, rest = cli.resolve_command(ctx, ctx.protected_args + ctx.args)
+    assert name == "down"
+    sub = command.make_context("down", rest, parent=ctx, resilient_parsing=True)
+    assert fast.timeout == sub.params["timeout"]
+
+
+@pytest.mark.filterwarnings("ignore:'protected_args' is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("argv", [
+    ["restart", "web"], ["-L", "s", "restart", "web", "worker*"], ["restart", "--with-dependents", "web"],
+    ["restart", "web", "--timeout", "3", "api"], ["restart", "--timeout=1.5", "--with-dependents", "db"],
+])
+def test_the_fast_path_reads_restart_as_click_does(argv: list[str]) -> None:
+    fast = parse_fast(argv)
+    assert fast is not None and fast.verb == "restart"
+    ctx = cli.make_context("devenv", list(argv), resilient_parsing=True)
+    assert fast.glob == {k: v for k, v in ctx.params.items() if v is not None}
+    name, command, rest = cli.resolve_command(ctx, ctx.protected_args + ctx.args)
+    assert name == "restart"
+    sub = command.make_context("restart", rest, parent=ctx, resilient_parsing=True)
+    assert (fast.names, fast.timeout, fast.flags.get("with_dependents", False)) == (
+        sub.params["windows"], sub.params["timeout"], sub.params["with_dependents"])
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["down", "-h"], ["restart"], ["restart", "--with-dependents"], ["restart", "-h", "web"],
+    ["restart", "web", "--", "x"], ["restart", "web", "--timeout"], ["restart", "-w"], ["down", "--timeout"], ["down", "--timeout", "-1"], ["down", "--timeout", "x"],
+    ["down", "--timeout", "nan"], ["down", "extra"], ["up", "--dry-run"], ["up", "--wait"], ["up", "-h"], ["-C", "up"], ["-C"], ["-Cdir", "up"],
     ["up", "extra"], ["-L", "a", "-L", "b", "up"], ["--project=/p", "up"], ["-V"],
 ])
 def test_anything_else_goes_to_click(argv: list[str]) -> None:

@@ -212,6 +212,50 @@ windows:
     wait_rows(devenv, lambda r: r["app.0"]["state"] == "ready")
 
 
+def test_ps_reads_cpu_from_cumulative_times_and_samples_only_with_cpu(
+        devenv: Devenv, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --cpu, ps never takes the sampling path (nor sleeps): a busy window shows its average
+    since it started; with --cpu, one sampling window of the length asked."""
+    from devenv.cli.options import Options
+    from devenv.ops.ps import ps
+    from devenv.session import procs
+
+    write_profile(project, f"""
+session: lc
+windows:
+  - name: busy
+    command: "exec {sys.executable} -c 'while True: pass'"
+  - name: idle
+    command: exec sleep 1000
+""")
+    up(devenv)
+    rows = wait_rows(devenv, lambda r: r["busy.0"]["pid"] is not None and r["busy.0"]["command"].endswith("pass"))
+    busy = psutil.Process(rows["busy.0"]["pid"])
+    wait_until(lambda: sum(busy.cpu_times()[:2]) > 0.3, 30)
+    windows: list[float] = []
+    real_sample = procs.sample_cpu
+
+    def sample(seen, meter, window):  # type: ignore[no-untyped-def]
+        windows.append(window)
+        return real_sample(seen, meter, window)
+
+    def never(seconds: float) -> None:
+        raise AssertionError(f"ps slept {seconds}s")
+
+    monkeypatch.setattr(procs, "sample_cpu", sample)
+    monkeypatch.setattr(procs, "sleep", never)
+    opts = Options.create(str(project), devenv.socket, None)
+    by = {r.window: r for r in ps(opts.resolved(), opts.tmux).rows}
+    assert windows == [] and by["busy"].cpu_percent > 5 and by["idle"].cpu_percent < 5
+    monkeypatch.undo()
+    monkeypatch.setattr(procs, "sample_cpu", sample)
+    by = {r.window: r for r in ps(opts.resolved(), opts.tmux, sample=0.2).rows}
+    assert windows == [0.2] and by["busy"].cpu_percent > 5
+    sampled = devenv("ps", "--json", "--cpu", "0.1")
+    assert sampled.code == 0 and {r["window"] for r in json.loads(sampled.out)} == {"busy", "idle"}
+    assert devenv("ps", "--watch", "--cpu").code == 2
+
+
 # --------------------------------------------------------------------------- restart
 
 

@@ -206,8 +206,8 @@ def test_listening_ports_are_reported_released(label: str, tmp_path: Path) -> No
     child = spawn([sys.executable, str(script)], marked_env(label, window="web"))
     port = read_pid(tmp_path / "port")
     assert child.pid in procs.listeners({child.pid})[port]
-    use = procs.usage({"web": [psutil.Process(child.pid)]}, interval=0.05)["web"]
-    assert use.ports == (port,) and use.rss_bytes > 0
+    use = procs.usage({"web": [child.pid]}, procs.snapshot(), sample=0.05)["web"]
+    assert use.ports == (port,) and use.rss_bytes > 0 and use.memory_bytes > 0
 
     report = procs.stop(procs.scanner({child.pid: ("web", 0)}, None), timeout=5)
     reap(child)

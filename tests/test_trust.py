@@ -380,6 +380,23 @@ def test_everything_devenv_writes_is_private(devenv: Devenv, project: Path) -> N
     assert cache and all(b"windows:" not in p.read_bytes() for p in cache)  # the parse, never the text
 
 
+def test_the_command_keeps_the_users_umask_while_the_records_are_private(devenv: Devenv, project: Path) -> None:
+    """The runner writes its records under umask 077 and gives the command the umask tmux started with."""
+    write_profile(project, "session: um\nwindows:\n  - name: w\n"
+                           "    command: umask > umask.txt; touch made.txt; exec sleep 600\n")
+    old = os.umask(0o022)
+    try:
+        assert devenv("up", "-d", "--no-check").code == 0
+    finally:
+        os.umask(old)
+    wait_until(lambda: (project / "umask.txt").exists() and (project / "umask.txt").read_text().strip(), 20)
+    assert (project / "umask.txt").read_text().strip() == "0022"
+    assert stat.S_IMODE((project / "made.txt").stat().st_mode) == 0o644
+    records = [p for p in (Path(os.environ["XDG_STATE_HOME"]) / "devenv").rglob("w.0.*") if p.is_file()]
+    assert {p.suffix for p in records} >= {".status", ".log"}
+    assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in records), [oct(p.stat().st_mode) for p in records]
+
+
 def test_the_parse_cache_is_bounded(home: Path, tmp_path: Path) -> None:
     from devenv.profile import yamlsrc
 

@@ -18,7 +18,7 @@ from devenv.cli.render import ps_frame, ps_table
 from devenv.cli.screen import ENTER, LEAVE
 from devenv.ops.ps import PaneRow
 from devenv.paths import SessionPaths
-from devenv.session.procs import CpuMeter
+from devenv.session.procs import CpuMeter, Seen, snapshot
 from devenv.wait import wait_until
 from tests.conftest import Devenv, write_profile
 
@@ -169,38 +169,50 @@ def cpu_of(proc: psutil.Process) -> float:
     return times.user + times.system
 
 
-def test_the_cpu_meter_measures_between_readings_without_sleeping() -> None:
-    """Its figure lies within what psutil's own readings around it allow, however loaded the machine."""
+def seen(*pids: int) -> list[Seen]:
+    snap = snapshot()
+    return [snap.procs[pid] for pid in pids]
+
+
+def test_the_cpu_meter_measures_since_start_then_between_readings_without_sleeping() -> None:
+    """Its figures lie within what psutil's own readings around them allow, however loaded the machine:
+    the first reading each process's average since it started, the next ones since the last reading."""
+    spawned = time.time()  # the process starts between these two (psutil's start time is off by up to 1 s)
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    running = time.time()
     idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     late = None
     try:
         procs = [psutil.Process(busy.pid), psutil.Process(idle.pid)]
+        wait_until(lambda: cpu_of(procs[0]) > 0.3, 30)
         meter = CpuMeter()
         before = (time.time(), cpu_of(procs[0]))
-        assert meter.read(procs) == {busy.pid: 0.0, idle.pid: 0.0}  # nothing to compare with yet
+        first = meter.read(seen(busy.pid, idle.pid))
         after = (time.time(), cpu_of(procs[0]))
+        # (CPU times are counted in clock ticks: 1 point either way)
+        assert before[1] / (after[0] - spawned) * 100 - 1 <= first[busy.pid] <= after[1] / (before[0] - running) * 100 + 1
+        assert first[idle.pid] < 5
         wait_until(lambda: cpu_of(procs[0]) - after[1] > 0.3, 30)
         before2 = (time.time(), cpu_of(procs[0]))
-        first = meter.read(procs)
+        second = meter.read(seen(busy.pid, idle.pid))
         after2 = (time.time(), cpu_of(procs[0]))
         low = (before2[1] - after[1]) / (after2[0] - before[0]) * 100
         high = (after2[1] - before[1]) / (before2[0] - after[0]) * 100
-        assert low - 1 <= first[busy.pid] <= high + 1 and first[busy.pid] > 0
-        assert first[idle.pid] < 5
+        assert low - 1 <= second[busy.pid] <= high + 1 and second[busy.pid] > 0
+        assert second[idle.pid] < 5
+        spawned = time.time()
         late = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # new: counted from its start
+        running = time.time()
         new = psutil.Process(late.pid)
         wait_until(lambda: cpu_of(new) > 0.2, 30)
         t0, c0 = time.time(), cpu_of(new)
-        second = meter.read([*procs, new])
+        third = meter.read(seen(busy.pid, idle.pid, late.pid))
         t1, c1 = time.time(), cpu_of(new)
-        born = new.create_time()
-        # (a start time is known to a clock tick: 5 % either way)
-        assert c0 / (t1 - born) * 95 - 1 <= second[late.pid] <= c1 / (t0 - born) * 105 + 1
-        assert set(meter.times) == {(p.pid, p.create_time()) for p in [*procs, new]}
+        assert c0 / (t1 - spawned) * 100 - 1 <= third[late.pid] <= c1 / (t0 - running) * 100 + 1
+        assert {pid for pid, _ in meter.times} == {busy.pid, idle.pid, late.pid}
         late.kill()
         late.wait()
-        meter.read(procs)
+        meter.read(seen(busy.pid, idle.pid))
         assert late.pid not in {pid for pid, _ in meter.times}  # gone processes are forgotten
     finally:
         for p in (busy, idle, late):

@@ -1,8 +1,9 @@
 """The command line: parse, call one core function, render. The only layer that prints or imports click.
 
-:func:`main` sends a plain ``devenv [-C DIR] [-L SOCK] [-p NAME] up [-d] [--no-check]``
-to the click-free fast path (:mod:`devenv.cli.fast`) and every other command line to
-the click CLI (:mod:`devenv.cli.app`). Both report errors through :func:`devenv.cli.guard.guarded`.
+:func:`main` sends a plain ``devenv [-C DIR] [-L SOCK] [-p NAME] up [-d] [--no-check]``,
+``down [--timeout S]`` or ``restart WINDOW... [--with-dependents] [--timeout S]`` to the
+click-free fast path (:mod:`devenv.cli.fast`), as it does the runner's ``_await``, and every
+other command line to the click CLI (:mod:`devenv.cli.app`). Both report errors through :func:`devenv.cli.guard.guarded`.
 This module imports nothing heavy: the fast path starts here.
 """
 
@@ -20,10 +21,14 @@ def main(argv: list[str] | None = None) -> None:
         from devenv.cli.fast import run_ready
 
         run_ready()
+    if args == ["_await"]:  # the pane runner's wait for `after:` (one per waiting window, all at once)
+        from devenv.cli.fast import run_await
+
+        run_await()
     fast = parse_fast(args)
     if fast is None:
         from devenv.cli.app import main as click_main
 
         click_main(args)
         return
-    run_fast(*fast)
+    run_fast(fast)

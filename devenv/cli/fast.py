@@ -1,26 +1,43 @@
-"""``devenv up`` without click: the everyday command line, and what ``up`` prints.
+"""``up``, ``down`` and ``restart`` without click: the everyday command lines, and what they print.
 
-The plain ``devenv [-C DIR] [-L SOCK] [-p NAME] up [-d] [--no-check]`` is parsed here
-(click alone costs ~50-100 ms of start-up, most of what ``up`` costs on a small
-machine); :func:`run_up` is shared with the click ``up`` command. Nothing here
-imports click, and a test (tests/test_imports.py) holds this path to what it may import.
+The plain ``devenv [-C DIR] [-L SOCK] [-p NAME] up [-d] [--no-check]``, ``... down [--timeout S]``
+and ``... restart WINDOW... [--with-dependents] [--timeout S]`` are parsed here (click alone
+costs ~50-100 ms of start-up, most of what ``up`` costs on a small machine); :func:`run_up`,
+:func:`run_down` and :func:`run_restart` are shared with the click commands. Nothing here imports click, and a test (tests/test_imports.py) holds ``up``'s
+path to what it may import.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, NamedTuple
 
 from devenv.cli.options import Options
 from devenv.errors import CheckFailed, TmuxError
+
+if TYPE_CHECKING:
+    from devenv.session.procs import StopReport
 
 _GLOBAL = {"-C": "project", "--project": "project", "-L": "socket", "--socket": "socket",
            "-p": "profile", "--profile": "profile"}
 _UP_FLAGS = {"-d": "detach", "--detach": "detach", "--no-check": "no_check"}
 
 
-def parse_fast(args: list[str]) -> tuple[dict[str, str], dict[str, bool]] | None:
-    """The options of a plain ``up`` command line, or None for anything else (click parses that)."""
+class FastLine(NamedTuple):
+    """A command line the fast path runs: ``up [-d] [--no-check]``, ``down [--timeout S]`` or
+    ``restart WINDOW... [--with-dependents] [--timeout S]``."""
+
+    verb: str  # up | down | restart
+    glob: dict[str, str]  # the global options given: project, socket, profile
+    flags: dict[str, bool]  # the flags given (up: detach, no_check; restart: with_dependents)
+    timeout: float | None = None  # down's and restart's --timeout
+    names: tuple[str, ...] = ()  # restart's windows
+
+
+def parse_fast(args: list[str]) -> FastLine | None:
+    """The options of a plain ``up``, ``down`` or ``restart`` command line, or None for anything else
+    (click parses that, and says what is wrong with it)."""
     glob: dict[str, str] = {}
     i = 0
     while i < len(args) and args[i] in _GLOBAL:
@@ -28,27 +45,69 @@ def parse_fast(args: list[str]) -> tuple[dict[str, str], dict[str, bool]] | None
             return None
         glob[_GLOBAL[args[i]]] = args[i + 1]
         i += 2
-    if i >= len(args) or args[i] != "up":
+    if i >= len(args) or args[i] not in ("up", "down", "restart"):
         return None
-    flags: dict[str, bool] = {}
-    for arg in args[i + 1:]:
-        if arg not in _UP_FLAGS:
+    verb, rest = args[i], args[i + 1:]
+    if verb == "up":
+        flags: dict[str, bool] = {}
+        for arg in rest:
+            if arg not in _UP_FLAGS:
+                return None
+            flags[_UP_FLAGS[arg]] = True
+        return FastLine("up", glob, flags)
+    names: list[str] = []
+    timeout: float | None = None
+    flags = {}
+    j = 0
+    while j < len(rest):
+        arg = rest[j]
+        if arg == "--timeout" or arg.startswith("--timeout="):
+            text = arg.partition("=")[2] if "=" in arg else (rest[j + 1] if j + 1 < len(rest) else None)
+            j += 1 if "=" in arg else 2
+            value = _seconds(text)
+            if value is None or timeout is not None:
+                return None
+            timeout = value
+        elif verb == "restart" and arg == "--with-dependents" and not flags:
+            flags["with_dependents"] = True
+            j += 1
+        elif verb == "restart" and not arg.startswith("-"):
+            names.append(arg)
+            j += 1
+        else:
             return None
-        flags[_UP_FLAGS[arg]] = True
-    return glob, flags
+    if verb == "restart" and not names:
+        return None
+    return FastLine(verb, glob, flags, timeout, tuple(names))
 
 
-def run_fast(glob: dict[str, str], flags: dict[str, bool]) -> None:
-    """Run a plain ``up`` and exit, without the interpreter's teardown."""
+def _seconds(text: str | None) -> float | None:
+    """A ``--timeout`` value: a finite number >= 0; None for anything else."""
+    try:
+        value = float(text) if text is not None else -1.0
+    except ValueError:
+        return None
+    return value if 0 <= value < float("inf") else None
+
+
+def run_fast(line: FastLine) -> None:
+    """Run a plain ``up``, ``down`` or ``restart`` and exit, without the interpreter's teardown."""
     from devenv.cli.guard import guarded
 
     def run() -> int:
-        opts = Options.create(glob.get("project"), glob.get("socket"), glob.get("profile"))
-        return run_up(opts, detach=flags.get("detach", False), no_check=flags.get("no_check", False))
+        opts = Options.create(line.glob.get("project"), line.glob.get("socket"), line.glob.get("profile"))
+        if line.verb == "down":
+            return run_down(opts, line.timeout)
+        if line.verb == "restart":
+            return run_restart(opts, line.names, line.timeout, line.flags.get("with_dependents", False))
+        return run_up(opts, detach=line.flags.get("detach", False), no_check=line.flags.get("no_check", False))
 
-    code = guarded(run)
-    # Skip the interpreter's teardown (~20 ms): `up` has nothing left to clean up, and the
-    # session's panes are starting on the same CPUs right now.
+    _exit(guarded(run))
+
+
+def _exit(code: int) -> None:
+    """Exit at once: the interpreter's teardown (~15-20 ms) has nothing to clean up here, and (up) the
+    session's panes are starting on the same CPUs right now, (_await) a window's command is waiting."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -74,6 +133,19 @@ def run_ready() -> None:
         except OSError:
             pass
     os._exit(code)
+
+
+def run_await() -> None:
+    """The hidden ``_await`` (the pane runner, before a window with ``after:`` starts): wait for the
+    dependencies in ``$DEVENV_AFTER``, saying progress in the pane; its exit code is the runner's answer."""
+    from devenv.cli.guard import guarded
+    from devenv.readiness.probes import OWN_LINE
+    from devenv.readiness.waits import await_after
+
+    def say(line: str) -> None:
+        echo(f"{OWN_LINE}{line}")
+
+    _exit(guarded(lambda: await_after(os.environ.get("DEVENV_AFTER", ""), say)))
 
 
 def echo(text: str, *, err: bool = False) -> None:
@@ -150,3 +222,66 @@ def attach(opts: Options, session: str) -> None:
         opts.tmux.attach(session)
     except TmuxError as exc:
         echo(f"note: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), err=True)
+
+
+def run_down(opts: Options, timeout: float | None) -> int:
+    """``down``: stop everything, kill the session, and what it prints."""
+    from devenv.errors import NoSession, ProfileError
+    from devenv.ops.down import down as stop_session
+
+    try:
+        resolved = opts.resolved()
+    except ProfileError:  # down still stops everything; stop commands and after_down need the env
+        resolved = None
+    result = stop_session(opts.profile(), opts.project, opts.tmux, timeout, resolved, hook_line)
+    count = len(result.report.stopped)
+    processes = f"{count} process{'es' if count != 1 else ''}"
+    if result.unanswered:
+        echo(f"error: {result.unanswered}; stopped {processes} of session {result.session} without it", err=True)
+    elif result.foreign:
+        echo(f"session {result.session} on {opts.tmux.label} belongs to another project "
+             f"({result.foreign}): left it alone")
+        if count:
+            echo(f"stopped {processes} of this project's left over:")
+    elif not result.running:
+        echo(NoSession(result.session, opts.tmux.name).message)
+        if count:
+            echo(f"stopped {count} leftover process{'es' if count != 1 else ''} of it:")
+    else:
+        echo(f"stopped session {result.session} ({processes})")
+    notes(result.notes)
+    code = report_stop(result.report)
+    if result.hook_failed is not None:
+        echo(f"error: after_down hook {result.hook_failed.command!r} failed "
+             f"(exit {result.hook_failed.code}); everything was stopped", err=True)
+        return 1
+    return 1 if result.unanswered else code
+
+
+def run_restart(opts: Options, names: tuple[str, ...], timeout: float | None, with_dependents: bool) -> int:
+    """``restart``: stop the windows' process trees, start them again, and what it prints."""
+    from devenv.ops.restart import restart as restart_windows
+
+    result = restart_windows(opts.resolved(), opts.tmux, names, timeout, with_dependents)
+    count = len(result.report.stopped)
+    echo(f"restarted {', '.join(result.windows)} in session {result.session} "
+         f"(stopped {count} process{'es' if count != 1 else ''})")
+    notes(result.notes)
+    return report_stop(result.report)
+
+
+def notes(lines: tuple[str, ...]) -> None:
+    for note in lines:
+        echo(f"note: {note}", err=True)
+
+
+def report_stop(report: StopReport) -> int:
+    """Print the stop report; 1 when something survived SIGKILL."""
+    from devenv.cli.render import stop_report
+
+    out, err = stop_report(report)
+    for line in out:
+        echo(line)
+    for line in err:
+        echo(line, err=True)
+    return 1 if report.survivors else 0

@@ -8,12 +8,8 @@ import click
 
 from devenv.cli.completion import complete_windows
 from devenv.cli.options import Options
-from devenv.cli.render import ps_frame, ps_table, stop_report, use_color
+from devenv.cli.render import ps_frame, ps_table, use_color
 from devenv.errors import NoSession, UsageError
-from devenv.ops.down import down as stop_session
-from devenv.ops.ps import ps as pane_rows
-from devenv.ops.restart import restart as restart_windows
-from devenv.session.procs import StopReport
 
 _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
                         help="How long processes get to stop before SIGKILL, for every window (default: each "
@@ -25,37 +21,9 @@ _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0), default=None,
 @click.pass_obj
 def down(opts: Options, timeout: float | None) -> int:
     """Stop every process of the session (pane trees and escapees), dependents first, then the session."""
-    from devenv.cli.fast import hook_line
-    from devenv.errors import ProfileError
+    from devenv.cli.fast import run_down
 
-    try:
-        resolved = opts.resolved()
-    except ProfileError:  # down still stops everything; stop commands and after_down need the env
-        resolved = None
-    result = stop_session(opts.profile(), opts.project, opts.tmux, timeout, resolved, hook_line)
-    count = len(result.report.stopped)
-    processes = f"{count} process{'es' if count != 1 else ''}"
-    if result.unanswered:
-        click.echo(f"error: {result.unanswered}; stopped {processes} of session {result.session} without it",
-                   err=True)
-    elif result.foreign:
-        click.echo(f"session {result.session} on {opts.tmux.label} belongs to another project "
-                   f"({result.foreign}): left it alone")
-        if count:
-            click.echo(f"stopped {processes} of this project's left over:")
-    elif not result.running:
-        click.echo(NoSession(result.session, opts.tmux.name).message)
-        if count:
-            click.echo(f"stopped {count} leftover process{'es' if count != 1 else ''} of it:")
-    else:
-        click.echo(f"stopped session {result.session} ({processes})")
-    _notes(result.notes)
-    code = _report(result.report)
-    if result.hook_failed is not None:
-        click.echo(f"error: after_down hook {result.hook_failed.command!r} failed "
-                   f"(exit {result.hook_failed.code}); everything was stopped", err=True)
-        return 1
-    return 1 if result.unanswered else code
+    return run_down(opts, timeout)
 
 
 @click.command()
@@ -65,12 +33,9 @@ def down(opts: Options, timeout: float | None) -> int:
 @click.pass_obj
 def restart(opts: Options, timeout: float | None, with_dependents: bool, windows: tuple[str, ...]) -> int:
     """Restart WINDOWS (shell-style globs allowed: 'worker*'): stop their process trees, run them again."""
-    result = restart_windows(opts.resolved(), opts.tmux, windows, timeout, with_dependents)
-    count = len(result.report.stopped)
-    click.echo(f"restarted {', '.join(result.windows)} in session {result.session} "
-               f"(stopped {count} process{'es' if count != 1 else ''})")
-    _notes(result.notes)
-    return _report(result.report)
+    from devenv.cli.fast import run_restart
+
+    return run_restart(opts, windows, timeout, with_dependents)
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -113,14 +78,25 @@ def exec_(opts: Options, window: str | None, command: tuple[str, ...]) -> int:
 @click.option("-w", "--watch", is_flag=True, help="Refresh the table in place until q or Ctrl-C.")
 @click.option("--interval", type=click.FloatRange(min=0.2), default=2.0, show_default=True, metavar="SECONDS",
               help="With --watch: seconds between refreshes.")
+@click.option("--cpu", "cpu", type=click.FloatRange(min=0.05, max=60), is_flag=False, flag_value=0.5, default=None,
+              metavar="[SECONDS]", help="CPU % over a sampling window of SECONDS (default 0.5) instead of each "
+                                        "process's average since it started.")
 @click.pass_obj
-def ps(opts: Options, as_json: bool, watch: bool, interval: float) -> int:
-    """Show each pane's state, process, exit code, CPU, memory, ports, uptime and restarts."""
+def ps(opts: Options, as_json: bool, watch: bool, interval: float, cpu: float | None) -> int:
+    """Show each pane's state, process, exit code, CPU, memory, ports, uptime and restarts.
+
+    CPU % is each process's average since it started (nothing is sampled: ps answers at once);
+    --cpu measures it over a short window, --watch between frames.
+    """
     if watch:
         if as_json:
             raise UsageError("--watch and --json do not go together")
+        if cpu is not None:
+            raise UsageError("--watch measures CPU between frames: --cpu does not go with it")
         return _watch(opts, interval)
-    result = pane_rows(opts.resolved(), opts.tmux)
+    from devenv.ops.ps import ps as pane_rows
+
+    result = pane_rows(opts.resolved(), opts.tmux, sample=cpu or 0.0)
     if as_json:
         click.echo(json.dumps([r._asdict() for r in result.rows], indent=2, ensure_ascii=False))
         return 0 if result.running or not result.rows else 1
@@ -145,6 +121,7 @@ def _watch(opts: Options, interval: float) -> int:
     import time
 
     from devenv.cli.screen import Screen
+    from devenv.ops.ps import ps as pane_rows
     from devenv.session.procs import CpuMeter
     from devenv.wait import Stopped, stopped_by
 
@@ -171,18 +148,3 @@ def _watch(opts: Options, interval: float) -> int:
                     return 0
     except (KeyboardInterrupt, Stopped):
         return 0
-
-
-def _notes(notes: tuple[str, ...]) -> None:
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
-
-
-def _report(report: StopReport) -> int:
-    """Print the stop report; 1 when something survived SIGKILL."""
-    out, err = stop_report(report)
-    for line in out:
-        click.echo(line)
-    for line in err:
-        click.echo(line, err=True)
-    return 1 if report.survivors else 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -14,8 +13,7 @@ from devenv.cli.options import Options
 from devenv.cli.render import Progress
 from devenv.errors import Timeout
 from devenv.paths import SessionPaths
-from devenv.readiness.probes import OWN_LINE
-from devenv.readiness.waits import await_after, wait_for_windows, window_watches
+from devenv.readiness.waits import wait_for_windows, window_watches
 
 
 def wait_and_show(opts: Options, names: Sequence[str] | None, timeout: float | None) -> None:
@@ -53,7 +51,14 @@ def wait(opts: Options, windows: tuple[str, ...], timeout: float | None) -> None
 
 @click.command("_await", hidden=True)
 def await_() -> int:
-    """Wait for the dependencies in $DEVENV_AFTER (run inside a window, before its command)."""
+    """Wait for the dependencies in $DEVENV_AFTER (run inside a window, before its command).
+
+    The runner's plain ``devenv _await`` goes to :func:`devenv.cli.fast.run_await` (no click);
+    this is the same wait for a command line with global options."""
+    import os
+
+    from devenv.readiness.probes import OWN_LINE
+    from devenv.readiness.waits import await_after
 
     def say(line: str) -> None:
         click.echo(f"{OWN_LINE}{line}")

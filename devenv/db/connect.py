@@ -96,18 +96,75 @@ def definite(message: str) -> bool:
     return found is None or found[2]
 
 
-def connect_postgres(url: DbUrl, timeout: float, *, application_name: str = "devenv", retry: bool = True) -> Any:
+CONNECT_TIMEOUT = 2.0  # a check's TCP connect: one lost SYN is resent after 1 s; nothing answering in 2 s is an answer
+
+
+def tcp_answer(url: DbUrl, timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """A definite failure found with a plain TCP connect, before any driver loads: ``unknown host``,
+    ``connection refused ...``, ``timed out``, ``network is unreachable``; None when something accepts
+    the connection, or when the URL is not one plain host and port (a Unix socket, several hosts, a
+    port from ``PGPORT``): then the driver must say.
+
+    Importing psycopg alone costs ~100 ms; a refused port answers in well under 1 ms.
+    """
+    import errno
+    import os
+
+    host = url.host
+    keys = {k for k, _ in url.params}
+    if (not host or host.startswith("/") or "," in host or keys & {"host", "hostaddr", "port", "service"}
+            or (url.port is None and os.environ.get("PGPORT"))):
+        return None
+    port = url.port or 5432
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return "unknown host"
+    causes = []
+    for family, kind, proto, _, address in addresses:
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.settimeout(timeout)
+                sock.connect(address)
+                return None
+        except ConnectionRefusedError:
+            causes.append("refused")
+        except TimeoutError:
+            causes.append("timed out")
+        except OSError as exc:
+            if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):  # no such address family here: nothing there
+                causes.append("refused")
+            else:
+                causes.append({errno.ENETUNREACH: "network is unreachable",
+                               errno.EHOSTUNREACH: "no route to host"}.get(exc.errno or 0, "other"))
+    if not causes or "other" in causes:
+        return None  # let the driver say what it is
+    if all(c == "refused" for c in causes):
+        return _CAUSES[0][1]
+    if "timed out" in causes:
+        return f"timed out (nothing answered within {timeout:g}s)"
+    return next(c for c in causes if c != "refused")
+
+
+def connect_postgres(url: DbUrl, timeout: float, *, application_name: str = "devenv", retry: bool = True,
+                     once: bool = False) -> Any:
     """An autocommit psycopg connection, retrying with backoff until ``timeout`` seconds pass.
 
     ``retry=False`` (checks, ``db status``): a definite answer (refused, unknown host, the pool
-    is full, bad credentials) is raised at once; only a server starting up is waited for.
+    is full, bad credentials) is raised at once, found by a plain TCP connect where it can be
+    (:func:`tcp_answer`: no driver loaded, a short timeout); only a server starting up is waited
+    for. ``once``: one attempt, whatever the failure (a readiness probe: its wait is the retry).
     Raises ConnectError naming host:port and the cause.
     """
-    import psycopg  # here: SQLite paths (db top on a SQLite file) never load it
-
     if url.scheme != "postgresql":
         raise DbError(f"not a PostgreSQL URL: {url.masked()}")
     deadline = time.monotonic() + timeout
+    if once or not retry:
+        found = tcp_answer(url, min(max(timeout, 0.1), CONNECT_TIMEOUT))
+        if found is not None:
+            raise ConnectError(f"cannot connect to {url.where}: {found}", cause=found, hint=hint(found, url))
+    import psycopg  # here: SQLite paths (db top on a SQLite file) and refused ports never load it
+
     delays = backoff(0.1, 2.0, 1.0)
     while True:
         remaining = deadline - time.monotonic()
@@ -119,7 +176,7 @@ def connect_postgres(url: DbUrl, timeout: float, *, application_name: str = "dev
             text = url.hide(str(exc))
             cause, again = classify(text, url)
             delay = next(delays)
-            if not again or (not retry and definite(text)) or time.monotonic() + delay >= deadline:
+            if once or not again or (not retry and definite(text)) or time.monotonic() + delay >= deadline:
                 raise ConnectError(f"cannot connect to {url.where}: {cause}", cause=cause,
                                    hint=hint(cause, url)) from None
             sleep(delay)
@@ -148,7 +205,7 @@ def hint(cause: str, url: DbUrl, source: str | None = None) -> str:
 
 
 def ping(url: DbUrl, timeout: float) -> None:
-    """Raise DbError unless the database answers within ``timeout`` seconds."""
+    """Raise DbError unless the database answers, in one attempt of at most ``timeout`` seconds."""
     if url.scheme == "sqlite":
         con = open_sqlite(url)
         try:
@@ -156,7 +213,7 @@ def ping(url: DbUrl, timeout: float) -> None:
         finally:
             con.close()
         return
-    conn = connect_postgres(url, timeout)
+    conn = connect_postgres(url, timeout, once=True)  # one attempt: a readiness wait is the retry
     try:
         conn.execute("select 1").fetchone()
     finally:

@@ -13,10 +13,9 @@ of the same name is never touched.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from devenv.errors import TmuxError
 from devenv.ops import hooks
@@ -26,6 +25,9 @@ from devenv.profile.model import Profile, Window
 from devenv.session import procs, records
 from devenv.session.live import LiveSession
 from devenv.session.tmux import Tmux
+
+if TYPE_CHECKING:
+    import subprocess
 
 DEFAULT_STOP_TIMEOUT = 10.0
 
@@ -100,6 +102,8 @@ class Policies:
         if window is None or window.stop is None or window.stop.command is None or name in self.begun:
             return
         self.begun.add(name)
+        import subprocess  # here: most downs run no stop command
+
         env = dict(self.resolved.window_env(name) if self.resolved is not None else os.environ)
         for key in (procs.MARK, procs.PROJECT):  # the stop command is no process of the session
             env.pop(key, None)
@@ -113,6 +117,8 @@ class Policies:
 
     def finish(self, limit: float = 5.0) -> None:
         """Give the stop commands a moment to end, then end them (they are ours)."""
+        import subprocess
+
         for proc in self.commands:
             try:
                 proc.wait(timeout=limit)

@@ -105,13 +105,14 @@ def _cmdline(proc: psutil.Process | None) -> str:
         return ""
 
 
-def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMeter | None = None) -> PsResult:
+def ps(resolved: Resolved, tmux: Tmux, meter: procs.CpuMeter | None = None, sample: float = 0.0) -> PsResult:
     """A row per pane of the running session, every window of it (hand-made ones too).
 
     When the session is not running, the rows are its processes that still run ("orphaned":
     their tmux server was killed, say). ForeignSession when the name is another project's.
-    CPU % is sampled over ``interval``, or, with a ``meter`` kept across calls (``ps --watch``),
-    measured since the previous call: only the first call sleeps.
+    Everything comes from one pass over the process table; nothing sleeps. CPU % is each
+    process's average since it started; with a ``meter`` kept across calls (``ps --watch``),
+    since the previous call; with ``sample`` > 0 (``ps --cpu``), over that many seconds.
     """
     from devenv.ops.up import owned
 
@@ -121,18 +122,20 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
     by_window = live.windows() if live is not None else {}
     match = procs.mark_matcher(paths.label, session, known=set(by_window) | {w.name for w in resolved.profile.windows},
                                project=str(resolved.project))
-    members = procs.collect(procs.pane_roots(live), match, exclude={os.getpid()})
-    groups: dict[tuple[str, int], list[psutil.Process]] = {}
+    snap = procs.snapshot()
+    members = procs.collect(procs.pane_roots(live), match, exclude={os.getpid()}, snap=snap)
+    groups: dict[tuple[str, int], list[int]] = {}
     children: dict[int, list[psutil.Process]] = {}  # within the session: a pane's tree is all there
     for proc, member in members.values():  # a window's escapees count in its first pane
-        groups.setdefault((member.window, member.pane or 0), []).append(proc)
+        groups.setdefault((member.window, member.pane or 0), []).append(member.pid)
         children.setdefault(member.ppid if member.ppid is not None else -1, []).append(proc)
     if os.getppid() in members:  # ps runs in a window of the session (left out of the members)
         children.setdefault(os.getppid(), []).append(psutil.Process())
+    ages = {pid: seen.age for pid, seen in snap.procs.items() if pid in members}
     if live is None:
-        return PsResult(False, tuple(_orphan(proc, member, {}, resolved) for proc, member in members.values()))
-    usage = procs.usage(groups, interval, meter)
-    watchers = [(proc, member) for proc, member in members.values() if member.window == watcher.WATCHER]
+        return PsResult(False, tuple(_orphan(member, ages, resolved, proc) for proc, member in members.values()))
+    usage = procs.usage(groups, snap, meter=meter, sample=sample)
+    watchers = [member for _, member in members.values() if member.window == watcher.WATCHER]
     ready: dict[str, bool] = {}
     rows: list[PaneRow] = []
     for name, panes in live.all_windows():
@@ -142,7 +145,7 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
             recorded = records.read_pane_state(paths, name, position) if ours else records.PaneState(None, None, None, 0)
             specs = window.pane_specs() if window else ()
             command = (specs[position].command or "") if position < len(specs) else ""
-            status, pid, uptime = _pane_status(pane, recorded, members, children)
+            status, pid, uptime = _pane_status(pane, recorded, members, children, ages)
             if pid is not None:
                 shown = _cmdline(members.get(pid, (None,))[0] or _process(pid))
                 if window is not None and position < len(specs) and interactive(window, specs[position]):
@@ -159,7 +162,7 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
                                 use.rss_bytes, use.ports, uptime, recorded.restarts + recorded.watched,
                                 resolved.mask(command),
                                 use.memory_bytes, kind, recorded.detail if status == "failed" else ""))
-    rows += [_watcher_row(proc, member, usage, resolved) for proc, member in watchers]
+    rows += [_watcher_row(member, ages, usage, resolved) for member in watchers]
     for task in resolved.profile.tasks:  # a task done (its window closed), skipped, or not started yet
         if task.name not in by_window:
             recorded = records.read_pane_state(paths, task.name, 0)
@@ -173,30 +176,24 @@ def ps(resolved: Resolved, tmux: Tmux, interval: float = 0.2, meter: procs.CpuMe
 WATCHER_ROW = "(watcher)"  # the watcher's row: no window of the profile is named so in ps
 
 
-def _watcher_row(proc: psutil.Process, member: procs.Member, usage: Mapping[tuple[str, int], procs.Usage],
+def _watcher_row(member: procs.Member, ages: Mapping[int, float], usage: Mapping[tuple[str, int], procs.Usage],
                  resolved: Resolved) -> PaneRow:
     """The session's watcher (restarts on file changes): what it watches, its resources."""
     use = usage.get((member.window, 0)) or procs.Usage(0.0, 0, ())
-    try:
-        uptime: float | None = round(max(time.time() - proc.create_time(), 0.0), 1)
-    except psutil.Error:
-        uptime = None
+    age = ages.get(member.pid)
     watched = [w.name for w in resolved.profile.windows if w.watch]
     detail = "watching " + ", ".join(watched) if watched else "nothing to watch"
-    return PaneRow(WATCHER_ROW, 0, "running", member.pid, None, use.cpu_percent, use.rss_bytes, (), uptime, 0,
-                   "devenv watcher", use.memory_bytes, "watcher", detail)
+    return PaneRow(WATCHER_ROW, 0, "running", member.pid, None, use.cpu_percent, use.rss_bytes, (),
+                   None if age is None else round(age, 1), 0, "devenv watcher", use.memory_bytes, "watcher", detail)
 
 
-def _orphan(proc: psutil.Process, member: procs.Member, usage: Mapping[tuple[str, int], procs.Usage],
-            resolved: Resolved) -> PaneRow:
+def _orphan(member: procs.Member, ages: Mapping[int, float], resolved: Resolved, proc: psutil.Process) -> PaneRow:
     """A process of the session that outlived it, as a row of its window."""
-    try:
-        uptime: float | None = round(max(time.time() - proc.create_time(), 0.0), 1)
-    except psutil.Error:
-        uptime = None
-    window = WATCHER_ROW if member.window == watcher.WATCHER else member.window
-    return PaneRow(window, member.pane or 0, "orphaned", member.pid, None, 0.0, 0, (), uptime, 0,
-                   resolved.mask(_cmdline(proc)), kind="watcher" if member.window == watcher.WATCHER else "window")
+    age = ages.get(member.pid)
+    mine = member.window == watcher.WATCHER
+    return PaneRow(WATCHER_ROW if mine else member.window, member.pane or 0, "orphaned", member.pid, None, 0.0, 0,
+                   (), None if age is None else round(age, 1), 0, resolved.mask(_cmdline(proc)),
+                   kind="watcher" if mine else "window")
 
 
 def _process(pid: int) -> psutil.Process | None:
@@ -207,7 +204,8 @@ def _process(pid: int) -> psutil.Process | None:
 
 
 def _pane_status(pane: LivePane, recorded: records.PaneState, members: Mapping[int, tuple[Any, procs.Member]],
-                 children: Mapping[int, list[psutil.Process]] | None = None) -> tuple[str, int | None, float | None]:
+                 children: Mapping[int, list[psutil.Process]] | None = None,
+                 ages: Mapping[int, float] | None = None) -> tuple[str, int | None, float | None]:
     """(state, pid of the command, its uptime) of one pane, from tmux and what the runner recorded."""
     if pane.dead:
         return ("failed" if recorded.status == "failed" else "exited"), None, None
@@ -216,6 +214,8 @@ def _pane_status(pane: LivePane, recorded: records.PaneState, members: Mapping[i
     if found is None:
         return status, pane.pid, None
     proc = _command_proc(found[0], children)
+    if ages is not None and proc.pid in ages:
+        return status, proc.pid, round(ages[proc.pid], 1)
     try:
         return status, proc.pid, round(max(time.time() - proc.create_time(), 0.0), 1)
     except psutil.Error:

@@ -197,7 +197,9 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
     """Start or repair the session of ``resolved``'s profile (attaching is the caller's).
 
     Under the session lock: learn what runs (one tmux round-trip), run the prerequisite checks
-    (unless ``check`` is false; CheckFailed names the failed ones), decide the tasks and what drifted,
+    (unless ``check`` is false; CheckFailed names the failed ones; on a running session only when
+    something will start: they guard starts, and a complete session attaches at once), decide the
+    tasks and what drifted,
     run the ``before_up`` hooks when something will start (``output`` shows their lines), stop what
     restarts, plan, apply (one round-trip). ``only``: just those windows and tasks (globs allowed)
     and what they wait for; a later plain ``up`` adds the rest. ``timeout``: for stopping what restarts.
@@ -224,7 +226,7 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
             failed = hooks.after_down(resolved, paths, say)
             if failed is not None:
                 notes.append(f"after_down hook {failed.command!r} of the last session failed (exit {failed.code})")
-        if check and not dry_run:
+        if check and not dry_run and live is None:
             warned = check_prerequisites(resolved, tmux, live)
         if live is None and not dry_run and any(owner == str(resolved.project) and target == session
                                                 for _, owner, target in tmux.builds()):
@@ -243,6 +245,8 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
             script = resolved.mask(to_script(the_plan.commands, one_line=False)) if the_plan.commands else ""
             return UpResult(session, live is None, tuple(changes), script, the_plan.focus)
         starts = bool(the_plan.commands) or bool(restarts)
+        if check and live is not None and starts:  # the checks guard what starts: on a complete session, nothing
+            warned = check_prerequisites(resolved, tmux, live)
         if starts and resolved.profile.hooks.before_up:
             from devenv.ops import hooks
 

@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -336,12 +336,25 @@ def bind_error(port: int) -> OSError | None:
     return None
 
 
-def port_free(port: int, holders: set[int | None], own_pids: frozenset[int],
-               mask: Callable[[str], str]) -> CheckResult:
-    """Free, held by this session (passes), or held by someone we name (and maybe another devenv session)."""
+def port_free(port: int, own: bool, own_pids: frozenset[int], mask: Callable[[str], str],
+              holders_of: Callable[[], Mapping[int, set[int | None]]]) -> CheckResult:
+    """Free, held by this session (passes), or held by someone we name (and maybe another devenv session).
+
+    ``own``: the session's own processes listen on it (from their descriptors: no probe). A free
+    port costs one bind; only a busy one asks ``holders_of`` (the system's socket table, scanned
+    once for every port check) who holds it.
+    """
     import errno
 
     label = f"port {port}"
+    if own:
+        return _ok(label, "held by this session")
+    exc = bind_error(port)
+    if exc is None:
+        return _ok(label, "free")
+    if exc.errno == errno.EACCES:
+        return _fail(label, f"cannot bind port {port}: permission denied", "use a port above 1023")
+    holders = holders_of().get(port, set())
     known = {p for p in holders if p is not None}
     if known and known <= own_pids:
         return _ok(label, "held by this session")
@@ -355,16 +368,27 @@ def port_free(port: int, holders: set[int | None], own_pids: frozenset[int],
                 return _fail(label, f"{detail}; it belongs to {marked[0]}",
                              f"stop that session: {marked[1]} (or kill {h.pid})")
         return _fail(label, detail, f"stop it (kill {' '.join(map(str, others))}) or free port {port}")
-    if None in holders:
-        return _fail(label, "in use by a process devenv cannot identify (permission denied)",
-                     f"find it with `sudo lsof -i :{port}` and stop it")
-    exc = bind_error(port)
-    if exc is None:
-        return _ok(label, "free")
-    if exc.errno == errno.EACCES:
-        return _fail(label, f"cannot bind port {port}: permission denied", "use a port above 1023")
     return _fail(label, "in use by a process devenv cannot identify (permission denied)",
                  f"find it with `sudo lsof -i :{port}` and stop it")
+
+
+class _Once:
+    """A value computed at most once, by whichever thread asks first (the others wait for it)."""
+
+    def __init__(self, compute: Callable[[], Mapping[int, set[int | None]]]) -> None:
+        import threading
+
+        self.compute, self.lock = compute, threading.Lock()
+        self.value: Mapping[int, set[int | None]] | None = None
+
+    def __call__(self) -> Mapping[int, set[int | None]]:
+        with self.lock:
+            if self.value is None:
+                try:
+                    self.value = self.compute()
+                except Exception:  # psutil cannot list sockets here: no holder can be named
+                    self.value = {}
+            return self.value
 
 
 # --------------------------------------------------------------------------- database
@@ -453,13 +477,44 @@ def _tcp_reachable(label: str, url: str, timeout: float) -> CheckResult:
     return _fail(label, found, f"start the database on {found.split(': ')[0]}")
 
 
-def database_reachable(resolved: Resolved, spec: str, timeout: float, session_at: SessionAt | None = None) -> CheckResult:
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"})
+_DEFAULT_PORTS = {"postgres": 5432, "postgresql": 5432, "mysql": 3306, "mariadb": 3306, "redis": 6379,
+                  "mongodb": 27017, "sqlserver": 1433}
+
+
+def local_port(url: str) -> int | None:
+    """The TCP port of a database URL served on this machine (localhost, 127.x, ::1); else None."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.split("+")[0].lower())
+    except ValueError:
+        return None
+    if "host" in parse_qs(parts.query) or not (host in _LOCAL_HOSTS or host.startswith("127.")):
+        return None
+    return port
+
+
+def database_url(resolved: Resolved, spec: str) -> str:
+    """``spec``'s URL: the variable's value when it names one."""
+    return resolved.env.get(spec, "") if is_env_name(spec) else spec
+
+
+def database_reachable(resolved: Resolved, spec: str, timeout: float, session_at: SessionAt | None = None,
+                       own_ports: Collection[int] = ()) -> CheckResult:
+    """The database answers. ``own_ports``: ports the running session's own processes listen on; a
+    database served there is the session's own (its db window), answered without connecting."""
     var = spec if is_env_name(spec) else None
-    url = resolved.env.get(spec, "") if var else spec
+    url = database_url(resolved, spec)
     label = f"database {var or mask_url(spec).split('?')[0]}"
     if not url:
         where = resolved.profile.env_files[-1] if resolved.profile.env_files else ".env"
         return _fail(label, f"{var} is not set", f"add {var}=postgresql://user:password@host:5432/db to {where}")
+    port = local_port(url) if own_ports else None
+    if port is not None and port in own_ports:
+        return _ok(label, f"port {port} is served by this session's own processes (not probed)")
     scheme = url.split(":", 1)[0].lower()
     if scheme in ("postgres", "postgresql"):
         source = f"in {var} ({env_source(resolved, var)})" if var else "in the URL"
@@ -563,24 +618,32 @@ def plan_checks(resolved: Resolved, own_pids: frozenset[int], db_timeout: float,
     tasks: list[tuple[str, Callable[[], CheckResult | None]]] = [("tmux", tmux_usable)]
     tasks += [(f"command {c}", partial(command_found, c.name, c.constraint, env)) for c in req.commands]
     tasks += [(f"env {n}", partial(env_set, resolved, n)) for n in req.env]
+    own_ports = _own_ports(own_pids) if own_pids and (req.ports or req.database) else {}
     if req.ports:
         from devenv.session.procs import listeners
 
-        try:
-            holders = listeners()
-        except Exception:  # psutil cannot list sockets here: the bind probe still tells busy from free
-            holders = {}
-        tasks += [(f"port {p}", partial(port_free, p, holders.get(p, set()), own_pids, resolved.mask))
+        holders = _Once(listeners)
+        tasks += [(f"port {p}", partial(port_free, p, p in own_ports, own_pids, resolved.mask, holders))
                   for p in req.ports]
     tasks += [(f"file {f.path}", partial(file_exists, resolved.root, f.path, f.hint)) for f in req.files]
     tasks += cwd_checks(resolved)
     if req.database:
         tasks.append((f"database {req.database}",
-                      partial(database_reachable, resolved, req.database, db_timeout, session_at)))
+                      partial(database_reachable, resolved, req.database, db_timeout, session_at, set(own_ports))))
     if predict:
         tasks.append(("database pool", partial(database_pool, resolved, db_timeout)))
     tasks += [(c.name, partial(custom_check, resolved, c.name, c.run, c.hint, check_timeout)) for c in req.checks]
     return tasks
+
+
+def _own_ports(own_pids: frozenset[int]) -> Mapping[int, set[int | None]]:
+    """The TCP ports the session's own processes listen on, from their descriptors (no socket-table scan)."""
+    from devenv.session.procs import listening
+
+    try:
+        return listening(own_pids)
+    except Exception:  # the process table cannot say: the checks probe instead
+        return {}
 
 
 def run_checks(resolved: Resolved, *, own_pids: frozenset[int] = frozenset(), db_timeout: float = DEFAULT_DB_TIMEOUT,
@@ -618,9 +681,11 @@ def run_checks(resolved: Resolved, *, own_pids: frozenset[int] = frozenset(), db
 
 
 def own_pids(resolved: Resolved, socket: str | None) -> frozenset[int]:
-    """The running session's processes, looked up only when ports are checked: a port they hold is
-    no conflict (``up`` on a running session, ``doctor``)."""
-    if not resolved.profile.requires.ports:
+    """The running session's processes, looked up only when ports or a database on this machine are
+    checked: a port they hold is no conflict, a database they serve is there (``up`` on a running
+    session, ``doctor``)."""
+    req = resolved.profile.requires
+    if not req.ports and not (req.database and local_port(database_url(resolved, req.database))):
         return frozenset()
     from devenv.session.procs import session_pids
 

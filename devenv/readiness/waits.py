@@ -33,6 +33,7 @@ from devenv.session.tmux import Tmux
 from devenv.wait import Stopped, sleep, stopped_by
 
 FINAL = ("ready", "failed", "timeout")
+FIRST_PAUSE = 0.05  # seconds between the first attempts of a probe (then longer, up to its interval)
 
 
 @dataclass
@@ -53,17 +54,21 @@ class Watch:
     clock: float | None = None  # when its own timeout started counting
     deadline: float | None = None  # an overall limit (monotonic), besides its own timeout
     done_at: float | None = None
-    next_at: float = 0.0
+    next_at: float = 0.0  # when the next attempt is due (monotonic)
+    since: float | None = None  # when it entered its current state (the attempts' schedule counts from it)
     task: bool = False  # a task: ready once it is done (or skipped), failed at once when it failed
 
     def step(self, now: float, crashed: str | None = None) -> bool:
-        """Advance; True when the state changed."""
+        """Advance (read the runner's records, try the probe) when an attempt is due; True when the
+        state changed."""
         if self.state in FINAL:
             return False
         before = (self.state, self.detail)
         if crashed:
             self._finish("failed", crashed, now)
             return True
+        if now < self.next_at:
+            return self._timed_out()
         statuses = [read_status(p) for p in self.states]
         if self.task and statuses:
             word, rest = statuses[0].word, statuses[0].rest
@@ -75,30 +80,43 @@ class Watch:
                 return True
             self.state, self.detail = ("waiting", "waiting for its dependencies") if word == "waiting" else (
                 "starting", "running" if word == "running" else "not started yet")
+            self._schedule(now, before[0])
             return before != (self.state, self.detail)
         if statuses and statuses[0].word == "waiting":
             self.state, self.detail, self.clock = "waiting", "waiting for its dependencies", None
+            self._schedule(now, before[0])
             return before != (self.state, self.detail)
         if self.clock is None:
             self.clock = now
-        if now >= self.next_at:
-            self.next_at = now + self.interval
-            if self.probe is None:
-                ok, detail = ran(statuses), (str(statuses[0]) if statuses else "running")
-            else:
-                ends = [t for t in (self.deadline, None if self.timeout is None else self.clock + self.timeout)
-                        if t is not None]
-                remaining = min(ends) - now if ends else 5.0
-                ok, detail = attempt(self.probe, logs=self.logs, env=self.env, cwd=self.cwd,
-                                     timeout=max(0.5, min(5.0, remaining)))
-            if ok:
-                self._finish("ready", detail, time.monotonic())
-                return True
-            self.state, self.detail = "starting", detail
-        if self.timeout is not None and time.monotonic() - self.clock >= self.timeout:
+        if self.probe is None:
+            ok, detail = ran(statuses), (str(statuses[0]) if statuses else "running")
+        else:
+            ends = [t for t in (self.deadline, None if self.timeout is None else self.clock + self.timeout)
+                    if t is not None]
+            remaining = min(ends) - now if ends else 5.0
+            ok, detail = attempt(self.probe, logs=self.logs, env=self.env, cwd=self.cwd,
+                                 timeout=max(0.5, min(5.0, remaining)))
+        if ok:
+            self._finish("ready", detail, time.monotonic())
+            return True
+        self.state, self.detail = "starting", detail
+        self._schedule(now, before[0])
+        return self._timed_out() or before != (self.state, self.detail)
+
+    def _schedule(self, now: float, was: str) -> None:
+        """The next attempt: 50 ms away at first, then further apart as the wait in this state goes on
+        (a tenth of it), up to the probe's ``interval``. A dependency ready soon is seen soon; one that
+        takes minutes costs no more attempts than the interval allows. A new state (its own dependency
+        is ready: it starts) starts the schedule again."""
+        if self.since is None or was != self.state:
+            self.since = now
+        self.next_at = now + min(self.interval, max(FIRST_PAUSE, (now - self.since) / 10))
+
+    def _timed_out(self) -> bool:
+        if self.timeout is not None and self.clock is not None and time.monotonic() - self.clock >= self.timeout:
             self.expire(self.timeout)
             return True
-        return before != (self.state, self.detail)
+        return False
 
     def expire(self, after: float) -> None:
         self._finish("timeout", f"not ready after {after:g}s ({self.doing})", time.monotonic())
@@ -139,7 +157,7 @@ def run(watches: Sequence[Watch], *, deadline: float | None, limit: float | None
         if not pending:
             return all(w.state == "ready" for w in watches)
         wake = min([w.next_at for w in pending] + [now + tick_every] + ([deadline] if deadline else []))
-        sleep(max(0.02, wake - time.monotonic()))
+        sleep(max(0.01, wake - time.monotonic()))
 
 
 def parse_after(text: str) -> list[dict[str, object]]:

@@ -8,8 +8,8 @@ ancestors, tmux servers and clients, and processes started by a tmux server
 that are not our panes (another server's panes or ``pipe-pane`` jobs can
 inherit a mark from the environment the server was started in).
 
-Nothing here sleeps a fixed time: waits poll with :func:`devenv.wait.wait_until`
-and end as soon as everything is gone. Zombies count as gone.
+Nothing here sleeps a fixed time: a stop waits on its processes' pidfds (woken the moment one
+exits; elsewhere it polls) and ends as soon as everything is gone. Zombies count as gone.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import os
 import signal
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import psutil
 
 from devenv.paths import socket_label
 from devenv.session.tmux import Tmux
-from devenv.wait import sleep, wait_until
+from devenv.wait import sleep, until_exit
 
 if TYPE_CHECKING:
     from devenv.session.live import LiveSession
@@ -38,20 +37,31 @@ Matcher = Callable[[str | None, str | None], str | None]  # (mark, project) -> i
 KILL_WAIT = 5.0  # how long SIGKILL may take to be reaped by the kernel
 
 
-@dataclass(frozen=True)
-class Member:
-    """One process of the session."""
+class Member(NamedTuple):
+    """One process of the session. Equal members are the same process in the same place, whatever
+    its parent was when a scan saw it (a process whose parent died is reparented)."""
 
     pid: int
     name: str
     window: str
     pane: int | None  # position of the pane whose tree holds it; None for a marked escapee
     root: bool = False  # the pane's own process
-    ppid: int | None = field(default=None, compare=False)  # its parent when the scan saw it (not its identity)
+    ppid: int | None = None  # its parent when the scan saw it (not its identity)
+
+    def identity(self) -> tuple[int, str, str, int | None, bool]:
+        return self.pid, self.name, self.window, self.pane, self.root
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Member) and self.identity() == other.identity()
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self.identity())
 
 
-@dataclass(frozen=True)
-class StopReport:
+class StopReport(NamedTuple):
     stopped: tuple[Member, ...]  # every process signalled, in the order found
     killed: tuple[Member, ...]  # those that needed SIGKILL
     survivors: tuple[Member, ...]  # alive even after SIGKILL (uninterruptible, or not ours to signal)
@@ -59,8 +69,7 @@ class StopReport:
     released: tuple[int, ...]  # of those ports, the ones nobody listens on any more
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     cpu_percent: float
     rss_bytes: int  # summed: shared pages count once per process
     ports: tuple[int, ...]
@@ -117,65 +126,132 @@ def _is_tmux(name: str | None) -> bool:
 
 
 class Seen(NamedTuple):
-    """One process as a snapshot saw it: what finding the session's processes needs, nothing more."""
+    """One process as a snapshot saw it: what finding the session's processes and ``ps`` need, nothing more."""
 
     pid: int
     ppid: int
     name: str
     started: float  # start time (clock ticks since boot from /proc, else psutil's create_time)
+    cpu: float = 0.0  # CPU seconds used so far (user + system)
+    age: float = 0.0  # seconds since it started, at the snapshot
+    rss: int = 0  # resident bytes
 
 
-@dataclass
-class _Snapshot:
+class Snapshot(NamedTuple):
+    """One pass over the process table (its dicts are filled in place while it is made)."""
+
     procs: dict[int, Seen]
     children: dict[int, list[int]]
-    marks: dict[int, tuple[str, str | None]]  # pid -> (mark, project)
+    marks: dict[int, tuple[str, str | None]]  # pid -> (mark, project), filled by _marks as asked
     tmux: set[int]
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _uptime() -> float | None:
+    """Seconds since boot, the clock /proc's start times count on; None where there is no /proc."""
+    try:
+        with open("/proc/uptime", "rb") as fh:
+            return float(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _read_stat(pid: int | str, uptime: float) -> Seen | None:
+    """One process from /proc/PID/stat (one small read); None when it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    head, _, rest = data.rpartition(b")")
+    fields = rest.split()  # fields[i] is stat field i + 3 (man 5 proc)
+    if len(fields) < 22 or fields[0] in (b"Z", b"X"):  # zombies count as gone
+        return None
+    comm = head.partition(b"(")[2].decode("utf-8", "replace")
+    started = float(fields[19])
+    return Seen(int(pid), int(fields[1]), comm, started, (int(fields[11]) + int(fields[12])) / _TICK,
+                max(uptime - started / _TICK, 0.0), int(fields[21]) * _PAGE)
 
 
 def _proc_stat() -> list[Seen] | None:
     """Every live process from /proc/PID/stat (one small read each); None where there is no /proc."""
+    uptime = _uptime()
     try:
         names = os.listdir("/proc")
     except OSError:
         return None
+    if uptime is None:
+        return None
     found = []
     for entry in names:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                data = fh.read()
-        except OSError:
-            continue
-        head, _, rest = data.rpartition(b")")
-        fields = rest.split()
-        if len(fields) < 20 or fields[0] in (b"Z", b"X"):  # zombies count as gone
-            continue
-        comm = head.partition(b"(")[2].decode("utf-8", "replace")
-        found.append(Seen(int(entry), int(fields[1]), comm, float(fields[19])))
+        if entry.isdigit():
+            seen = _read_stat(entry, uptime)
+            if seen is not None:
+                found.append(seen)
     return found
 
 
-def _snapshot() -> _Snapshot:
-    """One pass over every process: parents, marks, names. Zombies are left out."""
-    snap = _Snapshot({}, {}, {}, set())
+def _psutil_seen(proc: psutil.Process, info: Mapping[str, Any]) -> Seen | None:
+    """A :class:`Seen` from psutil's fields (where there is no /proc)."""
+    if info["status"] in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) or info["ppid"] is None:
+        return None
+    cpu = info.get("cpu_times")
+    mem = info.get("memory_info")
+    created = info["create_time"] or 0.0
+    return Seen(proc.pid, info["ppid"], info["name"] or "?", created, (cpu.user + cpu.system) if cpu else 0.0,
+                max(time.time() - created, 0.0) if created else 0.0, mem.rss if mem else 0)
+
+
+_PSUTIL_FIELDS = ["ppid", "name", "status", "create_time", "cpu_times", "memory_info"]
+
+
+def snapshot() -> Snapshot:
+    """One pass over every process: parents, names, CPU time, memory (marks are read when asked, by
+    :func:`collect`, only for processes outside the panes' trees). Zombies are left out."""
+    snap = Snapshot({}, {}, {}, set())
     seen = _proc_stat()
     if seen is None:  # no /proc (macOS): psutil
-        seen = []
-        for proc in psutil.process_iter(["ppid", "name", "status", "create_time"]):
-            info = proc.info
-            if info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) and info["ppid"] is not None:
-                seen.append(Seen(proc.pid, info["ppid"], info["name"] or "?", info["create_time"] or 0.0))
+        seen = [s for s in (_psutil_seen(p, p.info) for p in psutil.process_iter(_PSUTIL_FIELDS)) if s is not None]
     for item in seen:
         snap.procs[item.pid] = item
         snap.children.setdefault(item.ppid, []).append(item.pid)
         if _is_tmux(item.name):
             snap.tmux.add(item.pid)
-        mark, project = _mark_of(item.pid, item.started)
-        if mark:
-            snap.marks[item.pid] = (mark, project)
     return snap
+
+
+def _marks(snap: Snapshot, known: Collection[int]) -> dict[int, tuple[str, str | None]]:
+    """pid -> (mark, project) of the snapshot's processes but ``known`` ones (already found in a pane's
+    tree: their mark changes nothing); each environment is read once per process."""
+    for pid, item in snap.procs.items():
+        if pid in known or pid in snap.marks:
+            continue
+        mark, project = _mark_of(pid, item.started)
+        if mark:
+            snap.marks[pid] = (mark, project)
+    return snap.marks
+
+
+def reread(seen: Iterable[Seen]) -> dict[int, Seen]:
+    """The same processes read again (each still running since the same start): a second CPU reading."""
+    uptime = _uptime()
+    out: dict[int, Seen] = {}
+    for before in seen:
+        if uptime is not None:
+            now = _read_stat(before.pid, uptime)
+        else:
+            try:
+                proc = psutil.Process(before.pid)
+                with proc.oneshot():
+                    now = _psutil_seen(proc, proc.as_dict(_PSUTIL_FIELDS))
+            except psutil.Error:
+                now = None
+        if now is not None and now.started == before.started:
+            out[before.pid] = now
+    return out
 
 
 # A process's environment is fixed when it starts: read each process's mark once
@@ -220,7 +296,7 @@ def _process(seen: Seen) -> psutil.Process | None:
 _HANDLES: dict[tuple[int, float], psutil.Process] = {}
 
 
-def _handle(snap: _Snapshot, pid: int) -> psutil.Process | None:
+def _handle(snap: Snapshot, pid: int) -> psutil.Process | None:
     """The same psutil.Process for the same process across snapshots (a stop compares them)."""
     key = (pid, snap.procs[pid].started)
     if key not in _HANDLES:
@@ -231,7 +307,7 @@ def _handle(snap: _Snapshot, pid: int) -> psutil.Process | None:
     return _HANDLES[key]
 
 
-def _tree(snap: _Snapshot, pid: int) -> list[int]:
+def _tree(snap: Snapshot, pid: int) -> list[int]:
     """``pid`` and its descendants; a tmux server or client is not followed (its panes are not ours)."""
     out: dict[int, None] = {}
     todo = [pid]
@@ -245,14 +321,14 @@ def _tree(snap: _Snapshot, pid: int) -> list[int]:
 
 def collect(roots: Mapping[int, tuple[str, int]], match: Matcher | None, *,
             exclude: Collection[int] = (), also: Mapping[int, Member] | None = None,
-            snap: _Snapshot | None = None, servers: Collection[int] = ()) -> dict[int, tuple[psutil.Process, Member]]:
+            snap: Snapshot | None = None, servers: Collection[int] = ()) -> dict[int, tuple[psutil.Process, Member]]:
     """The processes of the session: pane trees (``roots``: pane pid -> (window, pane)), marked ones,
     and the descendants of ``also`` (processes found earlier, whose children may have lost the tree).
 
     ``servers``: pids of the session's own tmux server, when it cannot be asked for its panes
     (stopped, hung): marked processes below it are the session's.
     """
-    snap = snap or _snapshot()
+    snap = snap or snapshot()
     parents = {child: parent for parent, kids in snap.children.items() for child in kids}
     found: dict[int, tuple[psutil.Process, Member]] = {}
 
@@ -277,7 +353,7 @@ def collect(roots: Mapping[int, tuple[str, int]], match: Matcher | None, *,
         return False
 
     if match is not None:
-        for pid, (mark, project) in snap.marks.items():
+        for pid, (mark, project) in list(_marks(snap, found).items()):
             marked = match(mark, project)
             # Our panes are found as roots. Below another tmux server, a marked process is that server's
             # pane or job, whose mark came from the environment that server was started in.
@@ -296,7 +372,7 @@ def scanner(roots: Mapping[int, tuple[str, int]], match: Matcher | None, exclude
 
     def scan(also: Mapping[int, Member]) -> dict[int, tuple[psutil.Process, Member]]:
         nonlocal first
-        snap = _snapshot()
+        snap = snapshot()
         if first is None:
             first = {pid: snap.procs[pid].started for pid in roots if pid in snap.procs}
         still = {pid: roots[pid] for pid, started in first.items()
@@ -504,6 +580,42 @@ class Plan(NamedTuple):
         return self.steps[-1][0]
 
 
+RESCAN = 0.1  # seconds between scans while stopping: catches what a dying process forks
+
+
+def _watch(pidfds: dict[int, int], proc: psutil.Process) -> None:
+    """Open a pidfd on ``proc`` (kept in ``pidfds``), checking it is still that process once open."""
+    old = pidfds.pop(proc.pid, None)
+    if old is not None:  # the pid was reused: that descriptor is the old process's
+        os.close(old)
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3, or gone already
+        return
+    if _alive(proc):
+        pidfds[proc.pid] = fd
+    else:
+        os.close(fd)
+
+
+def _wait(settled: Callable[[], bool], budget: float, watched: Callable[[], list[int] | None]) -> None:
+    """Call ``settled`` until it is true or ``budget`` passes. Between calls, wait for one of the
+    processes to exit (their pidfds) for at most the rescan interval; without pidfds, poll (10 ms
+    growing to 50 ms)."""
+    deadline = time.monotonic() + budget
+    delay = 0.01
+    while not settled():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        fds = watched()
+        if fds is not None:
+            until_exit(fds, min(RESCAN, remaining))
+        else:
+            until_exit((), min(delay, remaining))
+            delay = min(delay * 1.5, 0.05)
+
+
 def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, Member]]],
          timeout: float, *, plan: Callable[[Member], Plan] | None = None,
          started: Callable[[str], None] | None = None, kill_wait: float = KILL_WAIT,
@@ -528,40 +640,59 @@ def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, 
     order: list[Member] = []
     killed: list[Member] = []
     ports_before: dict[int, set[int | None]] = {}
+    pidfds: dict[int, int] = {}  # pid -> a descriptor that wakes the wait when it exits (Linux >= 5.3)
     last_scan = 0.0
+    last_alive: set[int] = set()
 
-    def rescan() -> int:
+    def living() -> set[int]:
+        """The tracked processes still alive: read once a round, every step of the round uses it."""
+        nonlocal last_alive
+        last_alive = {pid for pid, (proc, _) in tracked.items() if _alive(proc)}
+        return set(last_alive)
+
+    def rescan(alive: set[int] | None = None) -> int:
         """Take in processes not seen yet; how many there were."""
         nonlocal last_scan
         last_scan = time.monotonic()
-        following = {pid: m for pid, (proc, m) in tracked.items() if _alive(proc)}
+        alive = living() if alive is None else alive
+        following = {pid: tracked[pid][1] for pid in alive}
         fresh = {pid: pm for pid, pm in scan(following).items()
                  if pid not in tracked or tracked[pid][0] != pm[0]}
         if not tracked and fresh:
-            ports_before.update(listeners(set(fresh)))
+            ports_before.update(_ports_of(set(fresh)))
+        alive.update(fresh)
         for pid, (proc, member) in fresh.items():
             tracked[pid], step[pid] = (proc, member), 0
             order.append(member)
             plans.setdefault(member.window, plan_of(member))
+            _watch(pidfds, proc)
         return len(fresh)
 
-    def begin(now: float) -> None:
+    def watched() -> list[int] | None:
+        """The pidfds of the processes alive at the last look; None when one of them has none."""
+        fds = [pidfds.get(pid) for pid in last_alive]
+        return None if None in fds else [fd for fd in fds if fd is not None]
+
+    def begin(now: float, alive: set[int]) -> None:
         """Windows whose dependents are all gone begin their stop."""
-        alive = {m.window for proc, m in tracked.values() if _alive(proc)}
-        for window in sorted(alive - set(begun)):
-            if not set(gate(window)) & alive:
+        windows = {tracked[pid][1].window for pid in alive}
+        for window in sorted(windows - set(begun)):
+            if not set(gate(window)) & windows:
                 begun[window] = now
                 if started is not None:
                     started(window)
 
-    def advance(now: float) -> None:
+    def advance(now: float, alive: set[int]) -> None:
         """Send every process the steps now due on its window's plan."""
-        begin(now)
-        for pid, (proc, member) in list(tracked.items()):
+        begin(now, alive)
+        for pid in [pid for pid in tracked if pid in alive]:  # in the order found: a tree's top first
+            proc, member = tracked[pid]
             if member.window not in begun:
                 continue
             steps = plans[member.window].steps
-            while step[pid] < len(steps) and _alive(proc):
+            known = True  # alive at the start of this round
+            while step[pid] < len(steps) and (known or _alive(proc)):
+                known = False
                 at, signame = steps[step[pid]]
                 previous = steps[step[pid] - 1][1] if step[pid] else None
                 if begun[member.window] + at > now and not (previous and pid not in hung and
@@ -575,27 +706,30 @@ def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, 
 
     def settled() -> bool:
         now = time.monotonic()
-        if now - last_scan >= 0.1:
-            rescan()
-        advance(now)
-        if any(_alive(proc) for proc, _ in tracked.values()):
+        alive = living()
+        if alive and now - last_scan >= RESCAN:
+            rescan(alive)
+        advance(now, alive)
+        if alive:
             return False
-        return rescan() == 0 and not any(_alive(proc) for proc, _ in tracked.values())
+        return rescan(alive) == 0 and not living()  # nothing was forked while dying
 
-    rescan()
-    advance(time.monotonic())
+    alive = living()
+    rescan(alive)
+    advance(time.monotonic(), alive)
     if tracked:
         chain = 1 + max((len(set(gate(w))) for w in plans), default=0)  # windows stopped one after another
         budget = chain * max(p.length for p in plans.values()) + kill_wait
         try:
-            wait_until(settled, budget, interval=0.01, max_interval=0.05)
-        except TimeoutError:
-            pass
+            _wait(settled, budget, watched)
+        finally:
+            for fd in pidfds.values():
+                os.close(fd)
     left = tuple(m for proc, m in tracked.values() if _alive(proc))
     windows_of: dict[int, str] = {m.pid: m.window for m in order}
     ports = tuple(sorted({(port, windows_of.get(min(p for p in pids if p is not None), "?"))
                           for port, pids in ports_before.items() if any(p is not None for p in pids)}))
-    now_listening = listeners() if ports else {}
+    now_listening = listen_ports() if ports else set()
     released = tuple(sorted({port for port, _ in ports if port not in now_listening}))
     return StopReport(tuple(order), tuple(dict.fromkeys(killed)), left, ports, released)
 
@@ -604,76 +738,74 @@ def stop(scan: Callable[[Mapping[int, Member]], dict[int, tuple[psutil.Process, 
 
 
 class CpuMeter:
-    """CPU % of processes between two readings of their cumulative CPU times (user + system).
+    """CPU % of processes from their cumulative CPU times (user + system), read in a snapshot.
 
-    Kept across the frames of ``ps --watch``: each frame's reading is the next one's start, so
-    no frame sleeps to measure. A process started since the last reading counts from its start.
+    The first reading gives each process's average since it started (its CPU time over its age,
+    as ps(1) shows it): no second reading, no sleep. Kept across the frames of ``ps --watch``, each
+    reading is the next one's start: CPU % between frames, still without sleeping. A process
+    started since the last reading counts from its start.
     """
 
     def __init__(self) -> None:
         self.times: dict[tuple[int, float], float] = {}  # (pid, start time) -> CPU seconds at ``at``
-        self.at: float | None = None  # wall clock of the last reading
+        self.at: float | None = None  # monotonic clock of the last reading
 
-    def read(self, procs: Iterable[psutil.Process]) -> dict[int, float]:
-        """pid -> CPU % since the last reading (0 for a process first seen when there was none)."""
-        now = time.time()
+    def read(self, seen: Iterable[Seen]) -> dict[int, float]:
+        """pid -> CPU % since the last reading (since the process started, without one)."""
+        now = time.monotonic()
         times: dict[tuple[int, float], float] = {}
         out: dict[int, float] = {}
-        for proc in procs:
-            try:
-                with proc.oneshot():
-                    started = proc.create_time()
-                    cpu = proc.cpu_times()
-            except psutil.Error:
-                continue
-            key = (proc.pid, started)
-            times[key] = used = cpu.user + cpu.system
+        for item in seen:
+            key = (item.pid, item.started)
+            times[key] = item.cpu
             before = self.times.get(key)
-            since = self.at if before is not None else (started if self.at is not None else None)
-            if since is None or now <= since:
-                out[proc.pid] = 0.0
-            else:
-                out[proc.pid] = max(used - (before or 0.0), 0.0) / (now - since) * 100
+            if before is not None and self.at is not None and now > self.at:
+                out[item.pid] = max(item.cpu - before, 0.0) / (now - self.at) * 100
+            else:  # first seen: over its whole life
+                out[item.pid] = item.cpu / item.age * 100 if item.age > 0 else 0.0
         self.times, self.at = times, now
         return out
 
 
-def usage(groups: Mapping[K, Iterable[psutil.Process]], interval: float = 0.2,
-          meter: CpuMeter | None = None) -> dict[K, Usage]:
-    """CPU %, RSS and listening ports of each group of processes.
+def usage(groups: Mapping[K, Iterable[int]], snap: Snapshot, *, meter: CpuMeter | None = None,
+          sample: float = 0.0) -> dict[K, Usage]:
+    """CPU %, memory and listening ports of each group of pids, from the snapshot ``snap``.
 
-    CPU % is over ``interval`` (sampled: a sleep), or, with a ``meter`` that has read before, since
-    that reading (no sleep).
+    CPU %: each process's average since it started; with a ``meter`` that read before (``ps
+    --watch``), since that reading; with ``sample`` > 0 (``ps --cpu``), over a window of that many
+    seconds, the one path that sleeps.
     """
-    members = {key: [p for p in procs] for key, procs in groups.items()}
-    everyone = [p for procs in members.values() for p in procs]
+    members = {key: [pid for pid in pids if pid in snap.procs] for key, pids in groups.items()}
+    seen = {pid: snap.procs[pid] for pids in members.values() for pid in pids}
     meter = meter or CpuMeter()
-    if meter.at is None and everyone and interval > 0:
-        meter.read(everyone)
-        sleep(interval)  # a measurement window, not a wait for a condition
-    cpu_of = meter.read(everyone)
-    ports = _listening({p.pid for p in everyone}) if everyone else {}
+    if sample > 0 and seen:
+        seen = sample_cpu(seen, meter, sample)
+    cpu_of = meter.read(seen.values())
+    ports = listening(set(seen)) if seen else {}
     port_of: dict[int, set[int]] = {}
-    for port, pids in ports.items():
-        for pid in pids:
+    for port, holders in ports.items():
+        for pid in holders:
             if pid is not None:
                 port_of.setdefault(pid, set()).add(port)
     out: dict[K, Usage] = {}
-    for key, procs in members.items():
+    for key, pids in members.items():
         cpu, rss, pss, held = 0.0, 0, 0, set()
-        for proc in procs:
-            if proc.pid not in cpu_of:
+        for pid in pids:
+            if pid not in cpu_of:
                 continue
-            try:
-                resident = proc.memory_info().rss
-            except psutil.Error:
-                continue
-            cpu += cpu_of[proc.pid]
-            rss += resident
-            pss += proportional_size(proc.pid, resident)
-            held |= port_of.get(proc.pid, set())
+            cpu += cpu_of[pid]
+            rss += seen[pid].rss
+            pss += proportional_size(pid, seen[pid].rss)
+            held |= port_of.get(pid, set())
         out[key] = Usage(round(cpu, 1), rss, tuple(sorted(held)), pss)
     return out
+
+
+def sample_cpu(seen: Mapping[int, Seen], meter: CpuMeter, window: float) -> dict[int, Seen]:
+    """Read, wait ``window`` seconds, read again: the processes as the second reading saw them."""
+    meter.read(seen.values())
+    sleep(window)  # a measurement window, not a wait for a condition
+    return reread(seen.values())
 
 
 def _listen_inodes() -> dict[int, int]:
@@ -712,7 +844,7 @@ def _listen_inodes() -> dict[int, int]:
     return out
 
 
-def _listening(pids: Collection[int]) -> dict[int, set[int | None]]:
+def listening(pids: Collection[int]) -> dict[int, set[int | None]]:
     """:func:`listeners` of ``pids`` only, reading just their descriptors (Linux; elsewhere :func:`listeners`).
 
     The listening sockets' inodes (``sock_diag``), matched against the ``socket:[inode]``
@@ -740,6 +872,25 @@ def _listening(pids: Collection[int]) -> dict[int, set[int | None]]:
                     if port is not None:
                         out.setdefault(port, set()).add(pid)
     return out
+
+
+def _ports_of(pids: Collection[int]) -> dict[int, set[int | None]]:
+    """:func:`listening`, never failing: a stop reports ports as a help."""
+    try:
+        return listening(pids)
+    except (psutil.Error, OSError):
+        return {}
+
+
+def listen_ports() -> set[int]:
+    """Every TCP port something listens on (the kernel's listening table alone, no process read)."""
+    try:
+        return set(_listen_inodes().values())
+    except (OSError, AttributeError, ValueError):
+        try:
+            return set(listeners())
+        except (psutil.Error, OSError):
+            return set()
 
 
 def proportional_size(pid: int, fallback: int) -> int:

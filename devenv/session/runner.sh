@@ -30,17 +30,20 @@ stopping=0
 # SIGHUP (tmux kill-session) ends the runner, and so the kernel hangs up its foreground job too.
 trap 'stopping=1' INT TERM
 
-# devenv's own files are private (0600 in 0700 folders); the command keeps the user's umask.
+# devenv's own files are private (0600 in 0700 folders): the runner itself works under umask 077,
+# the command gets the user's umask back (run_cmd). No subshell a record: a stop waits for these.
+user_umask=$(umask)
+umask 077
 put() {
     [ -n "$state" ] || return 0
-    (umask 077; printf '%s\n' "$2" > "$state.$1.tmp" && mv -f "$state.$1.tmp" "$state.$1") 2>/dev/null
+    { printf '%s\n' "$2" > "$state.$1.tmp" && mv -f "$state.$1.tmp" "$state.$1"; } 2>/dev/null
 }
 
 # The pane's output goes to its log ($DEVENV_STATE.log) before anything runs. The pipe is
 # replaced, never toggled: a restart or a repair (respawn-pane keeps the old pipe) gets a fresh one.
 # A state folder that cannot be written (read-only, not ours) is said once; the command runs anyway.
 if [ -n "$state" ]; then
-    why=$( (umask 077; mkdir -p "${state%/*}" && : >> "$state.log") 2>&1 ) || {
+    why=$( { mkdir -p "${state%/*}" && : >> "$state.log"; } 2>&1 ) || {
         printf '[devenv] cannot keep this window'"'"'s output in %s (%s); it runs on, its output only here\n' \
             "${state%/*}" "${why##*: }"
         state=""
@@ -95,7 +98,7 @@ quote() {
 startup() {
     file=$1
     shift
-    (umask 077; printf '%s\n' "$@" > "$file")
+    printf '%s\n' "$@" > "$file"  # the runner's umask: 0600
 }
 
 # An interactive pane: the user's shell runs the command's lines as if typed, then stays at its prompt.
@@ -129,9 +132,9 @@ interact() {
                 'PROMPT_COMMAND="__devenv_history;${PROMPT_COMMAND-}"' \
                 'set -m 2>/dev/null' \
                 "$cmd" || { plain; return; }
-            "$shell" --rcfile "$state.rc" -i ;;
+            (umask "$user_umask"; exec "$shell" --rcfile "$state.rc" -i) ;;
         zsh)
-            (umask 077; mkdir -p "$state.zsh") 2>/dev/null
+            mkdir -p "$state.zsh" 2>/dev/null
             startup "$state.zsh/.zshenv" \
                 '__devenv_zdotdir=$ZDOTDIR' \
                 'if [[ -n $DEVENV_ZDOTDIR ]]; then ZDOTDIR=$DEVENV_ZDOTDIR; else unset ZDOTDIR; fi' \
@@ -153,36 +156,37 @@ interact() {
                 '}' \
                 'precmd_functions=(__devenv_history $precmd_functions)' \
                 "$cmd" || { plain; return; }
-            DEVENV_ZDOTDIR=${ZDOTDIR-} ZDOTDIR="$state.zsh" "$shell" -i ;;
+            (umask "$user_umask"; DEVENV_ZDOTDIR=${ZDOTDIR-} ZDOTDIR="$state.zsh" exec "$shell" -i) ;;
         fish)
             startup "$state.rc" \
                 "# devenv: this pane's start-up, after your config.fish: the window's lines as if typed" \
                 'set -e DEVENV_RC' \
                 "$cmd" || { plain; return; }
-            DEVENV_RC="$state.rc" "$shell" -i -C 'source $DEVENV_RC' ;;
+            (umask "$user_umask"; DEVENV_RC="$state.rc" exec "$shell" -i -C 'source $DEVENV_RC') ;;
         sh|dash|ash|ksh|ksh93|mksh|lksh|oksh|pdksh|yash|posh)
             startup "$state.rc" \
                 "# devenv: this pane's start-up: your \$ENV file, then the window's lines as if typed" \
                 'if [ -n "$DEVENV_ENV" ]; then ENV=$DEVENV_ENV; else unset ENV; fi; unset DEVENV_ENV' \
                 'if [ -n "${ENV-}" ] && [ -r "$ENV" ]; then . "$ENV"; fi' \
                 "$cmd" || { plain; return; }
-            DEVENV_ENV=${ENV-} ENV="$state.rc" "$shell" -i ;;
+            (umask "$user_umask"; DEVENV_ENV=${ENV-} ENV="$state.rc" exec "$shell" -i) ;;
         *) plain ;;
     esac
 }
 
 # the fallback: /bin/sh runs the lines, then the user's shell starts where they left it
 plain() {
-    /bin/sh -c "$cmd
-exec \"\$0\"" "$shell"
+    (umask "$user_umask"; exec /bin/sh -c "$cmd
+exec \"\$0\"" "$shell")
 }
 
 # the command once: the user's shell running it, or, interactive, the user's shell at its prompt
-run() {
+# (in a subshell that gets the user's umask back, and execs it: the shell is the runner's own child)
+run_cmd() {
     if [ -n "$interactive" ]; then
         interact
     else
-        "$shell" -c "$cmd"
+        (umask "$user_umask"; exec "$shell" -c "$cmd")
     fi
 }
 
@@ -208,7 +212,7 @@ if [ -n "$task" ]; then  # once; its success is what its dependents wait for
     put status "running $$"
     [ -n "$DEVENV_AFTER" ] && badge task
     started=$(date +%s)
-    run
+    run_cmd
     rc=$?
     put exit "$rc"
     if [ "$rc" -eq 0 ] && [ "$stopping" = 0 ]; then
@@ -241,7 +245,7 @@ while :; do
         prober=$!
     fi
     runs=$((runs + 1))
-    run
+    run_cmd
     rc=$?
     if [ -n "$prober" ]; then kill "$prober" 2>/dev/null; wait "$prober" 2>/dev/null; fi  # before the next badge
     put exit "$rc"
