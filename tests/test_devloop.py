@@ -294,6 +294,17 @@ def test_hooks_before_up_aborts_after_down_runs_even_after_a_kill(devenv: Devenv
     assert (project / "cleaned.txt").read_text().count("cleaned") == 3
 
 
+def test_hooks_run_in_the_profiles_root(devenv: Devenv, project: Path) -> None:
+    """As the windows do (and as tmuxinator and tmuxp run theirs): a hook's folder is ``root``."""
+    (project / "app").mkdir()
+    write_profile(project, "session: rooted\nroot: app\nhooks:\n  before_up: ['pwd > up.txt']\n"
+                           "  after_down: ['pwd > down.txt']\nwindows:\n  - name: w\n    command: exec sleep 600\n")
+    assert devenv("up", "-d", "--no-check").code == 0
+    assert devenv("down").code == 0
+    for name in ("up.txt", "down.txt"):
+        assert (project / "app" / name).read_text() == f"{project / 'app'}\n"
+
+
 def test_a_failing_after_down_is_reported_after_everything_stopped(devenv: Devenv, project: Path,
                                                                    tmp_path: Path) -> None:
     pid = tmp_path / "w.pid"

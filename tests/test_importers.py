@@ -49,6 +49,32 @@ def test_tmuxinator_precedence_is_tmuxinators(tmp_path: Path) -> None:
         assert left_out in notes
 
 
+def test_tmuxinator_project_hooks_become_devenv_hooks_in_tmuxinators_order(tmp_path: Path) -> None:
+    """template.erb: on_project_start, then (a new session) pre and on_project_first_start; template-stop.erb:
+    on_project_stop. A list is joined with '; ' (hooks/project.rb). Hooks with no equivalent are said."""
+    result = run("""\
+        name: app
+        on_project_first_start: [docker compose up -d, ./wait-db.sh]
+        on_project_start: echo start
+        pre: echo pre
+        on_project_stop: docker compose stop
+        on_project_restart: echo again
+        on_project_exit: echo bye
+        windows:
+          - a: echo a
+        """, tmp_path)
+    assert result.profile["hooks"] == {"before_up": ["echo start", "echo pre", "docker compose up -d; ./wait-db.sh"],
+                                       "after_down": ["docker compose stop"]}
+    notes = "\n".join(result.notes)
+    assert "on_project_start: converted to hooks.before_up: tmuxinator runs it at every start" in notes
+    assert "converted to hooks.before_up: tmuxinator runs it when the session is new" in notes  # pre, first_start
+    assert "on_project_stop: converted to hooks.after_down: tmuxinator runs it before the session is killed" in notes
+    assert "on_project_restart: hook (run when tmuxinator attaches" in notes
+    assert "on_project_exit: hook (run when the tmux client detaches" in notes
+    with pytest.raises(ProfileError, match=r"cfg.yml:2: on_project_start: must be a string"):
+        run("name: app\non_project_start: {a: 1}\nwindows: [{a: echo}]\n", tmp_path)
+
+
 def test_tmuxinator_types_pre_window_then_pre_joined_with_and_then_the_pane(tmp_path: Path) -> None:
     result = run("""\
         name: p

@@ -57,11 +57,13 @@ def test_session_options_go_to_the_session_and_window_options_to_each_window(pro
         ("set-option", "-w", "-t", "@1", "automatic-rename", "off"),  # the profile's, on every window
         ("set-option", "-w", "-t", "@1", "main-pane-height", "7"),
         ("set-option", "-w", "-t", "@1", "synchronize-panes", "on"),
-        ("set-option", "-w", "-t", "@1", "pane-border-status", "top"),  # a pane has a title
+        # its panes show titles: where the user's tmux.conf puts them, else at the top
+        ("set-option", "-F", "-w", "-t", "@1", "pane-border-status", options.AUTO_BORDER),
     ]
     assert options.window_commands(profile, two, "@2") == [
         (*record, "@2", options.WINDOW_OPTION, "two"),  # tmux renames it: its name is kept
         ("set-option", "-w", "-t", "@2", "automatic-rename", "on"),  # the window's own wins
+        ("set-option", "-F", "-w", "-t", "@2", "pane-border-status", options.AUTO_BORDER),  # several panes
     ]
     assert options.renamed(two, profile) and not options.renamed(one, profile)
     assert options.window_commands(profile, three, "@3") == [(*record, "@3", options.WINDOW_OPTION, "three"),
@@ -72,7 +74,7 @@ def test_session_options_go_to_the_session_and_window_options_to_each_window(pro
 def test_titles_focus_and_layouts(profile) -> None:
     one, two, three = profile.windows
     assert options.pane_commands(one, 0, "@1") == [("select-pane", "-t", "@1", "-T", "editor ##1")]  # data
-    assert options.pane_commands(one, 1, "@1") == []
+    assert options.pane_commands(one, 1, "@1") == [("select-pane", "-t", "@1", "-T", "one.1")]  # its place
     # the pane by its position, pane-base-index 0 for the one command, then the user's again
     assert options.focus_commands(profile, one, "@1") == [
         ("set-option", "-w", "-t", "@1", "pane-base-index", "0"), ("select-pane", "-t", "@1.1"),
@@ -219,3 +221,26 @@ def test_default_layout_is_what_tmux_splits_give(socket: str, count: int) -> Non
     run(socket, options.layout_commands(Window("w", panes=tuple(Pane(None) for _ in range(count))), "=s:w", 200, 50))
     again = tmux(socket, "display-message", "-p", "-t", "=s:w", "#{window_layout}")
     assert geometry(again) == geometry(made)
+
+
+@pytest.mark.parametrize(("conf", "place"), [("", "top"), ("set -g pane-border-status bottom\n", "bottom")])
+def test_panes_of_a_window_of_several_show_their_place_in_that_session_only(devenv, home: Path, conf: str,
+                                                                            place: str) -> None:
+    """Untitled panes of a window of several are titled by their place (worker.1, as ps and db name them),
+    shown where the user's tmux.conf puts pane titles (else at the top), on that session only."""
+    (home / ".tmux.conf").write_text(conf)
+    write_profile(devenv.project, "session: titles\nwindows:\n"
+                  "  - {name: 'w#1', panes: ['sleep 300', 'sleep 300', {command: 'sleep 300', title: mine}]}\n"
+                  "  - {name: solo, command: 'sleep 300'}\n")
+    assert devenv("up", "-d", "--no-check").code == 0
+    try:
+        rows = devenv.tmux("list-panes", "-s", "-t", "=titles:", "-F",
+                           "#{window_name}|#{pane_title}|#{pane-border-status}").splitlines()
+        assert rows[:3] == [f"w#1|w#1.0|{place}", f"w#1|w#1.1|{place}", f"w#1|mine|{place}"]  # titles as data
+        solo = rows[3].split("|")
+        assert solo[0] == "solo" and solo[1] != "solo.0"  # one pane: tmux's own title, no border
+        assert devenv.tmux("show-options", "-w", "-t", "=titles:solo", "pane-border-status").strip() == ""
+        assert devenv.tmux("show-options", "-gw", "-v", "pane-border-status").strip() == (
+            "bottom" if conf else "off")  # the user's global setting: untouched
+    finally:
+        devenv("down")

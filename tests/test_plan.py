@@ -8,7 +8,7 @@ import pytest
 
 from devenv.profile.env import resolve
 from devenv.profile.load import load
-from devenv.session import plan
+from devenv.session import options, plan
 from devenv.session.live import LivePane, LiveSession
 from devenv.session.tmux import quote, to_script
 from tests.conftest import write_profile
@@ -197,8 +197,9 @@ def test_cold_plan_applies_options_titles_layout_and_focus(opts, ctx) -> None:
     # each window: its name recorded, the profile's window options, its own; titles as data
     assert ("set-option", "-w", "-t", target, "@devenv_window", "term") in cmds
     assert cmds.count(("set-option", "-w", "-t", target, "main-pane-height", "9")) == 2
-    assert ("set-option", "-w", "-t", target, "pane-border-status", "top") in cmds
+    assert ("set-option", "-F", "-w", "-t", target, "pane-border-status", options.AUTO_BORDER) in cmds
     assert ("select-pane", "-t", target, "-T", "edit ##1") in cmds
+    assert ("select-pane", "-t", target, "-T", "term.1") in cmds  # untitled, in a window of several: its place
     assert ("set-option", "-w", "-t", target, "automatic-rename", "on") in cmds
     # no layout: tmux's own splits; then the pane with focus, by position
     term = cmds[:cmds.index(next(c for c in cmds if c[0] == "new-window"))]
@@ -243,7 +244,8 @@ def test_drift_says_what_changed_and_what_makes_a_window_anew(opts, resolved, ct
     window = opts.profile.window("term")
     old = plan.definition(opts, ctx, window)
     assert old["interactive"] == [True, True, False] and old["titles"] == ["edit #1", None, None]
-    assert old["focus"] == 1 and old["options"] == {"main-pane-height": "9", "pane-border-status": "top"}
+    assert old["focus"] == 1 and old["options"] == {"main-pane-height": "9",
+                                                  "pane-border-status": options.AUTO_BORDER}
     assert plan.drift(old, old) is None
     fewer = {**old, "command": old["command"][:2], "cwd": old["cwd"][:2], "interactive": [True, True]}
     assert plan.drift(old, fewer) == "panes"

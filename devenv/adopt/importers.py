@@ -355,13 +355,24 @@ def _literal(text: str) -> str:
 
 
 _TMUXINATOR_IGNORED = {
-    "on_project_start": "hook", "on_project_first_start": "hook", "on_project_restart": "hook",
-    "on_project_exit": "hook", "on_project_stop": "hook", "pre": "project hook (deprecated on_project_start)",
-    "post": "hook", "tmux_options": "tmux command-line option", "cli_args": "tmux command-line option",
+    "on_project_restart": "hook (run when tmuxinator attaches to a running session: devenv has none)",
+    "on_project_exit": "hook (run when the tmux client detaches: devenv has none)",
+    "post": "hook (deprecated on_project_exit: devenv has none)", "tmux_options": "tmux command-line option", "cli_args": "tmux command-line option",
     "tmux_command": "tmux command", "socket_name": "tmux socket (use devenv -L NAME)", "socket_path": "tmux socket",
     "attach": "attach setting (use devenv up -d)", "tmux_detached": "attach setting (use devenv up -d)",
 }
+# template.erb: cd root; on_project_start (every start, a reattach too); when the session is new: pre
+# (deprecated), on_project_first_start. template-stop.erb: on_project_stop, then kill-session. A list: "; ".
+_TMUXINATOR_BEFORE_UP = (
+    ("on_project_start", "tmuxinator runs it at every start, a reattach too; devenv's before_up runs when up "
+                         "starts something (a new session or a repair)"),
+    ("pre", "tmuxinator runs it when the session is new; devenv's before_up also before a repair"),
+    ("on_project_first_start", "tmuxinator runs it when the session is new; devenv's before_up also before a "
+                               "repair"))
+_TMUXINATOR_AFTER_DOWN = ("on_project_stop", "tmuxinator runs it before the session is killed; devenv's "
+                                             "after_down once everything has stopped")
 _TMUXINATOR_KNOWN = {"name", "project_name", "root", "project_root", "windows", "tabs", "pre_window", "pre_tab",
+                     "on_project_start", "pre", "on_project_first_start", "on_project_stop",
                      "rbenv", "rvm", "startup_window", "startup_pane", "enable_pane_titles", "pane_title_position",
                      "pane_title_format"}
 
@@ -393,6 +404,7 @@ class _Tmuxinator:
         if root is not None and root != "":
             text = _scalar(notes, (root_key,), root, "a folder")
             self.root = _expand_path(text, self.project, self.home)
+        self._hooks(profile)
         prefix = self._pre_window()
         wkey = "tabs" if data.get("tabs") else "windows"
         items = data.get(wkey) or []
@@ -413,6 +425,33 @@ class _Tmuxinator:
             else:
                 notes.add(("startup_pane",), f"no pane {pane!r} in the startup window: not converted")
         return windows
+
+    def _hook(self, key: str) -> str | None:
+        """hooks/project.rb: a hook's shell text (a list joined with '; '), None when empty."""
+        value = self.data.get(key)
+        if value is None or value == "" or value == []:
+            return None
+        if isinstance(value, list):
+            return "; ".join(_scalar(self.notes, (key, i), v, "a command") for i, v in enumerate(value)
+                             if v is not None) or None
+        return _scalar(self.notes, (key,), value, "a command")
+
+    def _hooks(self, profile: dict[str, Any]) -> None:
+        """The project hooks with a devenv equivalent (run in ``root``, as tmuxinator runs them), each
+        difference in when they run said once."""
+        hooks: dict[str, list[str]] = {}
+        for key, why in _TMUXINATOR_BEFORE_UP:
+            command = self._hook(key)
+            if command is not None:
+                hooks.setdefault("before_up", []).append(command)
+                self.notes.add((key,), f"converted to hooks.before_up: {why}")
+        key, why = _TMUXINATOR_AFTER_DOWN
+        command = self._hook(key)
+        if command is not None:
+            hooks["after_down"] = [command]
+            self.notes.add((key,), f"converted to hooks.after_down: {why}")
+        if hooks:
+            profile["hooks"] = hooks
 
     def _pre_window(self) -> list[str]:
         """project.rb pre_window: rbenv, else rvm, else pre_tab, else pre_window (a list joined with '; ')."""

@@ -1,4 +1,5 @@
-"""``hooks:``: shell commands run around the session's life, in the project root, with the profile's env.
+"""``hooks:``: shell commands run around the session's life, in the profile's root (``root:``, else the
+project folder), with the profile's env.
 
 ``before_up`` runs in order before ``up`` starts anything (fresh or repair); the first failure stops
 ``up``: nothing is started. ``after_down`` runs once every process of the session has stopped, and,
@@ -39,7 +40,7 @@ def run(kind: str, commands: Sequence[str], resolved: Resolved, output: Output) 
         shell = env.get("SHELL") or "/bin/sh"
         try:
             proc = subprocess.Popen([shell if os.access(shell, os.X_OK) else "/bin/sh", "-c", command],
-                                    cwd=resolved.project, env=env, stdin=subprocess.DEVNULL,
+                                    cwd=resolved.root, env=env, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         except OSError as exc:
             output(kind, f"cannot run {command!r}: {exc.strerror or exc}")

@@ -191,6 +191,9 @@ def after_watches(spec: Sequence[Mapping[str, object]], env: Mapping[str, str]) 
     return watches
 
 
+COARSE_CLOCK = 0.02  # s: a kernel tick at HZ=100 is 10 ms
+
+
 def await_after(text: str, say: Callable[[str], None], env: Mapping[str, str] | None = None) -> int:
     """Wait for the dependencies in ``text`` (``$DEVENV_AFTER``); tell progress to ``say``.
 
@@ -204,7 +207,9 @@ def await_after(text: str, say: Callable[[str], None], env: Mapping[str, str] | 
     except UsageError as exc:
         say(f"error: {exc.message}")
         return 2
-    started_wall, started = time.time(), time.monotonic()
+    # file times come from the kernel's coarse clock (a tick behind time.time() at most): a status
+    # written just after this moment may carry an earlier time
+    started_wall, started = time.time() - COARSE_CLOCK, time.monotonic()
     last_note = {w.name: started for w in watches}
 
     def crashes() -> dict[str, str]:

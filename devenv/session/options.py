@@ -48,16 +48,30 @@ def session_commands(profile: Profile, target: str) -> list[Command]:
             if scope == tmuxopts.SESSION or name.startswith("@")]
 
 
+# where pane titles show when no option of the profile says: the user's own place (their tmux.conf's
+# pane-border-status, read by ``set -F`` on the window), else at the top
+BORDER = "pane-border-status"
+AUTO_BORDER = "#{?#{==:#{pane-border-status},off},top,#{pane-border-status}}"
+
+
+def titled(window: Window) -> bool:
+    """Whether ``window``'s panes show titles: one of them has a ``title``, or it has several panes
+    (each then titled by its place, ``worker.1``, as ``ps`` and ``db`` name it)."""
+    specs = window.pane_specs()
+    return len(specs) > 1 or any(p.title is not None for p in specs)
+
+
 def window_options(profile: Profile, window: Window) -> dict[str, str]:
     """The tmux options ``window`` gets: the profile's window options, then the window's own;
-    ``pane-border-status top`` when one of its panes has a title and no option says otherwise."""
+    ``pane-border-status`` (as :data:`AUTO_BORDER`) when its panes show titles and no option says
+    where (``options: {pane-border-status: off}`` turns titles off)."""
     merged: dict[str, str] = {}
     for name, value, scope in _scoped(profile.options):
         if scope == tmuxopts.WINDOW and not name.startswith("@"):
             merged[name] = value
     merged.update(dict(window.options))
-    if any(p.title is not None for p in window.panes) and "pane-border-status" not in merged:
-        merged["pane-border-status"] = "top"
+    if titled(window) and BORDER not in merged:
+        merged[BORDER] = AUTO_BORDER
     return merged
 
 
@@ -69,7 +83,8 @@ def window_commands(profile: Profile, window: Window, target: str) -> list[Comma
     options (:func:`window_options`).
     """
     return [("set-option", "-w", "-t", target, WINDOW_OPTION, quote(window.name)),
-            *(("set-option", "-w", "-t", target, name, value)
+            *(("set-option", "-F", "-w", "-t", target, name, value) if (name, value) == (BORDER, AUTO_BORDER)
+              else ("set-option", "-w", "-t", target, name, value)
               for name, value in window_options(profile, window).items())]
 
 
@@ -81,9 +96,14 @@ def renamed(window: Window, profile: Profile) -> bool:
 
 def pane_commands(window: Window, index: int, target: str) -> list[Command]:
     """Right after pane ``index`` of ``window`` is made; ``target`` names that pane (right after a
-    split, the window's target does: the new pane is its active one). Its title."""
+    split, the window's target does: the new pane is its active one). Its title: its ``title``, else,
+    in a window of several panes, its place (``worker.1``: the window's name and the pane's position)."""
     panes = window.pane_specs()
-    title = panes[index].title if index < len(panes) else None
+    if index >= len(panes):
+        return []
+    title = panes[index].title
+    if title is None and len(panes) > 1:
+        title = f"{window.name}.{index}"
     if title is None:
         return []
     return [("select-pane", "-t", target, "-T", literal(title))]
