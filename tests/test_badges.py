@@ -150,7 +150,9 @@ windows:
     term.shows("0:web* …", "1:migrate …")  # tmux's own format, then the badge
     (project / "go").write_text("")
     term.shows("1:migrate ✗4", "0:web* ✗")  # the task failed, and so its dependent
-    formats = devenv.tmux("show-options", "-w", "-t", "=marks:0", "window-status-format")
+    assert devenv.tmux("show-options", "-w", "-t", "=marks:0", "-v", "window-status-format").strip() == \
+        "#{E:@devenv_wsf_badged}"  # a few bytes a window: the session holds the format, once
+    formats = devenv.tmux("show-options", "-t", "=marks:", "-v", "@devenv_wsf_badged")
     assert "@devenv_state" in formats and "#[fg=" not in formats
 
 

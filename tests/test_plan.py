@@ -87,8 +87,9 @@ def test_cold_plan_gives_each_pane_its_environment_and_the_runner(resolved, ctx)
     assert '"kind":"running"' in env["DEVENV_AFTER"]
     assert "PORT" not in env  # given once to the session
     assert worker[-2:] == ("/bin/sh", "/opt/devenv/runner.sh")  # exec'd by tmux directly, no shell
-    # the log is private (0600 in a 0700 folder, remade if it was removed) and appended to
-    assert env["DEVENV_PIPE"] == f"umask 077; mkdir -p '{ctx.state_dir}' && exec cat >> '{ctx.state_dir}/worker.0.log'"
+    # the log is private (0600 in a 0700 folder the runner made, or remade if it was removed) and appended to
+    assert env["DEVENV_PIPE"] == f"umask 077; exec cat >> '{ctx.state_dir}/worker.0.log'"
+    assert plan.pipe_command("/s/a.log") == "umask 077; mkdir -p '/s' && exec cat >> '/s/a.log'"  # repair's
     db = next(c for c in p.commands if c[0] == "new-window" and "db" in c)
     assert env_of(db)["DEVENV_DB"] == "DIRECT_URL"
     assert env_of(db)["DEVENV_CMD"] == "'/usr/bin/python3' -m devenv db console"

@@ -8,8 +8,8 @@ Who sets what:
   turns ``starting`` into ``ready`` once the probe passes;
 * the build copies the user's own ``window-status-format`` / ``window-status-current-format``
   into session options (``set -F``: whatever ``~/.tmux.conf`` made them, read by tmux itself at
-  build time) and gives each window of this session a format that is the user's followed by the
-  badge of each of its panes. Other sessions, and the global options, are never touched.
+  build time), sets the format that is the user's followed by the badge of each pane as session
+  options (once), and gives each window of this session a format that expands them (``#{E:...}``). Other sessions, and the global options, are never touched.
 
 The glyphs live in tmux formats only (one place): each has an ASCII fallback for clients that are
 not UTF-8 (``#{client_utf8}``); failures and restarts have colours of their own unless ``NO_COLOR``
@@ -85,6 +85,15 @@ def save_user_formats(session_target: str) -> list[Command]:
     return [("set-option", "-F", "-t", session_target, SAVED[o], f"#{{{o}}}") for o in FORMATS]
 
 
-def window_commands(window_target: str, colour: bool = True) -> list[Command]:
-    """This window's status formats: the user's with the badges."""
-    return [("set-option", "-w", "-t", window_target, o, window_format(o, colour)) for o in FORMATS]
+BADGED = {"window-status-format": "@devenv_wsf_badged", "window-status-current-format": "@devenv_wscf_badged"}
+
+
+def session_commands(session_target: str, colour: bool = True) -> list[Command]:
+    """The badged formats, once, as session options (any time: a window's format reads them when drawn).
+    ``session_target`` as ``set-option`` reads it: ``=name:`` or the session's id."""
+    return [("set-option", "-t", session_target, BADGED[o], window_format(o, colour)) for o in FORMATS]
+
+
+def window_commands(window_target: str) -> list[Command]:
+    """This window's status formats: the session's badged ones (a few bytes a window, not a kilobyte)."""
+    return [("set-option", "-w", "-t", window_target, o, f"#{{E:{BADGED[o]}}}") for o in FORMATS]

@@ -82,13 +82,14 @@ def literal(text: str) -> str:
     return text.replace("#", "##")
 
 
-def pipe_command(log: str) -> str:
-    """The ``pipe-pane`` command that appends a pane's output to ``log`` (0600, its folder 0700).
+def pipe_command(log: str, made: bool = False) -> str:
+    """The ``pipe-pane`` command that appends a pane's output to ``log`` (0600, its folder 0700);
+    ``made``: the folder and the log exist already (the runner made them: no mkdir to fork).
 
     Escaped for what tmux does to it: strftime (``%``), then formats (``#``).
     """
     folder = log.rpartition("/")[0] or "/"
-    shell = f"umask 077; mkdir -p {_sh_quote(folder)} && exec cat >> {_sh_quote(log)}"
+    shell = f"umask 077; {'' if made else f'mkdir -p {_sh_quote(folder)} && '}exec cat >> {_sh_quote(log)}"
     return shell.replace("%", "%%").replace("#", "##")
 
 
@@ -141,7 +142,7 @@ def pane_launch(resolved: Resolved, ctx: Context, window: Window, index: int, pa
     if command is not None:
         # the runner opens the pane's log itself (tmux pipe-pane) before the command starts:
         # the fork it costs happens in the pane, in parallel, not in up's tmux round-trip
-        env["DEVENV_PIPE"] = pipe_command(log)
+        env["DEVENV_PIPE"] = pipe_command(log, made=True)  # the runner made the folder and the log
     return PaneLaunch(
         cwd=literal(str(resolved.pane_cwd(window, pane))),
         env=tuple(sorted(env.items())),
@@ -318,7 +319,7 @@ def _window_commands(resolved: Resolved, ctx: Context, window: Window, first: Co
     width, height = size or (ctx.width, ctx.height)
     cmds += options.layout_commands(window, target, width, height)
     if resolved.profile.status:
-        cmds += badges.window_commands(target, ctx.colour)
+        cmds += badges.window_commands(target)
     if len(launches) > 1:
         cmds += (options.focus_commands(profile, window, target) or
                  [("select-pane", "-t", f"{target}.{{top-left}}")])
@@ -395,7 +396,8 @@ def cold(resolved: Resolved, ctx: Context, build_id: str) -> Plan:
                 ("set-option", "-t", f"={build_name}:", TARGET_OPTION, quote(profile.session)),
                 *options.session_commands(profile, f"={build_name}:")]
             if profile.status:  # before any window has formats of its own: the user's (~/.tmux.conf, the profile's)
-                head += badges.save_user_formats(f"={build_name}:")
+                head += badges.save_user_formats(f"={build_name}:") + badges.session_commands(f"={build_name}:",
+                                                                                             ctx.colour)
             made[1:1] = head
         if i == focus_index and i > 0:
             made.append(("select-window", "-t", target))
@@ -453,6 +455,8 @@ def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str
                 cmds.append(("pipe-pane", "-t", pane.pane_id,
                              pipe_command(str(ctx.state_dir / f"{pane_stem(window.name, j)}.log"))))
                 changes.append(f"reopened the log of {_where(window, j)}")
+    if made and profile.status:  # the badged formats its new windows read (the session's own, set again)
+        cmds += badges.session_commands(session if session.startswith("$") else f"{session}:", ctx.colour)
     return Plan(tuple(cmds + renames), tuple(changes), windows=tuple(made))
 
 
@@ -487,6 +491,9 @@ def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence
             first: Command = ("new-window", "-d", "-a", "-t", panes[0].window_id, "-n", temp)
             now, naming = _renamed_last(resolved, window, _window_commands(resolved, ctx, window, first, target,
                                                                            None, _size(live)), target)
+            if resolved.profile.status and not made:  # the badged formats its new window reads
+                last += badges.session_commands(live.target if live.target.startswith("$") else
+                                                f"{live.target}:", ctx.colour)
             cmds += now
             # in the old one's place (its index), then named
             last += [("kill-window", "-t", panes[0].window_id),

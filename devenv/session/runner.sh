@@ -42,7 +42,9 @@ put() {
 # The pane's output goes to its log ($DEVENV_STATE.log) before anything runs. The pipe is
 # replaced, never toggled: a restart or a repair (respawn-pane keeps the old pipe) gets a fresh one.
 # A state folder that cannot be written (read-only, not ours) is said once; the command runs anyway.
-if [ -n "$state" ]; then
+# (up made the folder: the first try forks nothing; the second, with mkdir, says why it failed. The
+# redirection is a group's: one failing on a special built-in such as `:` would end the runner.)
+if [ -n "$state" ] && ! { :; } 2>/dev/null >> "$state.log"; then
     why=$( { mkdir -p "${state%/*}" && : >> "$state.log"; } 2>&1 ) || {
         printf '[devenv] cannot keep this window'"'"'s output in %s (%s); it runs on, its output only here\n' \
             "${state%/*}" "${why##*: }"
