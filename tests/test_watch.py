@@ -174,6 +174,9 @@ def seen(*pids: int) -> list[Seen]:
     return [snap.procs[pid] for pid in pids]
 
 
+TICK = 2 / os.sysconf("SC_CLK_TCK")  # s: a start time and the uptime, a clock tick each
+
+
 def test_the_cpu_meter_measures_since_start_then_between_readings_without_sleeping() -> None:
     """Its figures lie within what psutil's own readings around them allow, however loaded the machine:
     the first reading each process's average since it started, the next ones since the last reading."""
@@ -189,8 +192,10 @@ def test_the_cpu_meter_measures_since_start_then_between_readings_without_sleepi
         before = (time.time(), cpu_of(procs[0]))
         first = meter.read(seen(busy.pid, idle.pid))
         after = (time.time(), cpu_of(procs[0]))
-        # (CPU times are counted in clock ticks: 1 point either way)
-        assert before[1] / (after[0] - spawned) * 100 - 1 <= first[busy.pid] <= after[1] / (before[0] - running) * 100 + 1
+        # (CPU times are counted in clock ticks: 1 point either way; a start time and the uptime too, so a
+        # process's age is known to TICK either way)
+        assert before[1] / (after[0] - spawned + TICK) * 100 - 1 <= first[busy.pid] <= \
+            after[1] / (before[0] - running - TICK) * 100 + 1
         assert first[idle.pid] < 5
         wait_until(lambda: cpu_of(procs[0]) - after[1] > 0.3, 30)
         before2 = (time.time(), cpu_of(procs[0]))
@@ -208,7 +213,7 @@ def test_the_cpu_meter_measures_since_start_then_between_readings_without_sleepi
         t0, c0 = time.time(), cpu_of(new)
         third = meter.read(seen(busy.pid, idle.pid, late.pid))
         t1, c1 = time.time(), cpu_of(new)
-        assert c0 / (t1 - spawned) * 100 - 1 <= third[late.pid] <= c1 / (t0 - running) * 100 + 1
+        assert c0 / (t1 - spawned + TICK) * 100 - 1 <= third[late.pid] <= c1 / (t0 - running - TICK) * 100 + 1
         assert {pid for pid, _ in meter.times} == {busy.pid, idle.pid, late.pid}
         late.kill()
         late.wait()
