@@ -32,7 +32,11 @@ trap 'stopping=1' INT TERM
 
 # devenv's own files are private (0600 in 0700 folders): the runner itself works under umask 077,
 # the command gets the user's umask back (run_cmd). No subshell a record: a stop waits for these.
-user_umask=$(umask)
+user_umask=
+if [ -r /proc/$$/status ]; then  # read without a fork (Linux)
+    while read -r key value; do [ "$key" = Umask: ] && user_umask=$value && break; done < /proc/$$/status
+fi
+[ -n "$user_umask" ] || user_umask=$(umask)
 umask 077
 put() {
     [ -n "$state" ] || return 0
@@ -75,6 +79,17 @@ fi
 [ -n "$DEVENV_NOTICE" ] && printf '\n[devenv] %s\n' "$DEVENV_NOTICE"
 interactive=${DEVENV_INTERACTIVE:-}
 unset DEVENV_PIPE DEVENV_TMUX DEVENV_TASK DEVENV_INPUTS DEVENV_READY DEVENV_NOTICE DEVENV_INTERACTIVE
+
+# Where this run's output starts in the pane log (log probes ignore earlier runs). An empty log (a new
+# session's) starts at 0, which is what no record says: no wc, no mv, two processes fewer a pane.
+logstart() {
+    [ -n "$state" ] || return 0
+    if [ -s "$state.log" ]; then
+        put logstart "$(wc -c < "$state.log" 2>/dev/null || echo 0)"
+    elif [ -e "$state.logstart" ]; then
+        rm -f "$state.logstart"
+    fi
+}
 
 # how an exit status reads: "status 3", or "killed by SIGKILL" for 137
 how() {
@@ -210,7 +225,7 @@ if [ -n "$DEVENV_AFTER" ]; then
 fi
 
 if [ -n "$task" ]; then  # once; its success is what its dependents wait for
-    [ -n "$state" ] && put logstart "$(wc -c < "$state.log" 2>/dev/null || echo 0)"
+    logstart
     put status "running $$"
     [ -n "$DEVENV_AFTER" ] && badge task
     started=$(date +%s)
@@ -231,12 +246,11 @@ if [ -n "$task" ]; then  # once; its success is what its dependents wait for
 fi
 
 restarts=0
-put restarts 0
+[ -e "$state.restarts" ] && put restarts 0  # no record reads as 0: a new pane writes none
 delay=1
 runs=0
 while :; do
-    # where this run's output starts in the pane log (log probes ignore earlier runs)
-    [ -n "$state" ] && put logstart "$(wc -c < "$state.log" 2>/dev/null || echo 0)"
+    logstart
     put status "running $$"
     if [ "$runs" -gt 0 ] || [ -n "$DEVENV_AFTER" ]; then
         if [ -n "$ready" ]; then badge starting; else badge running; fi
