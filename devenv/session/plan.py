@@ -456,7 +456,7 @@ def reconcile(resolved: Resolved, ctx: Context, live: LiveSession, build_id: str
                              pipe_command(str(ctx.state_dir / f"{pane_stem(window.name, j)}.log"))))
                 changes.append(f"reopened the log of {_where(window, j)}")
     if made and profile.status:  # the badged formats its new windows read (the session's own, set again)
-        cmds += badges.session_commands(session if session.startswith("$") else f"{session}:", ctx.colour)
+        cmds += badges.session_commands(_session_target(session), ctx.colour)
     return Plan(tuple(cmds + renames), tuple(changes), windows=tuple(made))
 
 
@@ -492,8 +492,7 @@ def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence
             now, naming = _renamed_last(resolved, window, _window_commands(resolved, ctx, window, first, target,
                                                                            None, _size(live)), target)
             if resolved.profile.status and not made:  # the badged formats its new window reads
-                last += badges.session_commands(live.target if live.target.startswith("$") else
-                                                f"{live.target}:", ctx.colour)
+                last += badges.session_commands(_session_target(live.target), ctx.colour)
             cmds += now
             # in the old one's place (its index), then named
             last += [("kill-window", "-t", panes[0].window_id),
@@ -505,6 +504,11 @@ def respawn(resolved: Resolved, ctx: Context, live: LiveSession, names: Sequence
         cmds += _respawn_commands(resolved, ctx, window, panes, chosen)
         changes += [f"restarted {_where(window, panes.index(p))}" for p in chosen]
     return Plan(tuple(cmds + last), tuple(changes), windows=tuple(made))
+
+
+def _session_target(target: str) -> str:
+    """A live session's target as ``set-option`` reads a session: its id, or ``=name:``."""
+    return target if target.startswith("$") else f"{target}:"
 
 
 def _size(live: LiveSession) -> tuple[int, int] | None:
