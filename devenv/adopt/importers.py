@@ -357,7 +357,8 @@ def _literal(text: str) -> str:
 _TMUXINATOR_IGNORED = {
     "on_project_restart": "hook (run when tmuxinator attaches to a running session: devenv has none)",
     "on_project_exit": "hook (run when the tmux client detaches: devenv has none)",
-    "post": "hook (deprecated on_project_exit: devenv has none)", "tmux_options": "tmux command-line option", "cli_args": "tmux command-line option",
+    "post": "hook (deprecated on_project_exit: devenv has none)",
+    "tmux_options": "tmux command-line option", "cli_args": "tmux command-line option",
     "tmux_command": "tmux command", "socket_name": "tmux socket (use devenv -L NAME)", "socket_path": "tmux socket",
     "attach": "attach setting (use devenv up -d)", "tmux_detached": "attach setting (use devenv up -d)",
 }

@@ -9,7 +9,8 @@ Who sets what:
 * the build copies the user's own ``window-status-format`` / ``window-status-current-format``
   into session options (``set -F``: whatever ``~/.tmux.conf`` made them, read by tmux itself at
   build time), sets the format that is the user's followed by the badge of each pane as session
-  options (once), and gives each window of this session a format that expands them (``#{E:...}``). Other sessions, and the global options, are never touched.
+  options (once), and gives each window of this session a format that expands them (``#{E:...}``).
+  Other sessions, and the global options, are never touched.
 
 The glyphs live in tmux formats only (one place): each has an ASCII fallback for clients that are
 not UTF-8 (``#{client_utf8}``); failures and restarts have colours of their own unless ``NO_COLOR``
