@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,9 +23,11 @@ class Completed(NamedTuple):
 
 
 def run_process(argv: list[str], input: str | None, timeout: float,
-                env: Mapping[str, str] | None = None, stdin_fd: int | None = None) -> Completed:
+                env: Mapping[str, str] | None = None, stdin_fd: int | None = None,
+                meanwhile: Callable[[], object] | None = None) -> Completed:
     """Run ``argv`` with posix_spawn, feed it ``input`` (or give it ``stdin_fd`` as its stdin),
-    collect its output (pipes and poll).
+    collect its output (pipes and poll). ``meanwhile`` runs once it started, before its output is
+    collected (what it raises is raised once the process has ended).
 
     Raises TimeoutError (after killing the process) and OSError (it could not be started).
     """
@@ -58,6 +60,12 @@ def run_process(argv: list[str], input: str | None, timeout: float,
         os.close(in_w)
     deadline = time.monotonic() + timeout
     open_fds = {out_r, err_r} | ({in_w} if pending else set())
+    failure: BaseException | None = None
+    if meanwhile is not None:
+        try:
+            meanwhile()
+        except BaseException as exc:  # noqa: BLE001 - raised again once the process has ended
+            failure = exc
     try:
         while open_fds:
             left = deadline - time.monotonic()
@@ -86,6 +94,8 @@ def run_process(argv: list[str], input: str | None, timeout: float,
             with contextlib.suppress(OSError):
                 os.close(fd)
         _, status = os.waitpid(pid, 0)
+    if failure is not None:
+        raise failure
     return Completed(os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]).decode(errors="replace"),
                      b"".join(chunks[err_r]).decode(errors="replace"))
 

@@ -164,6 +164,25 @@ def test_run_process_captures_output_feeds_input_and_times_out(tmp_path: Path) -
         run_process([str(tmp_path / "missing")], None, 1)
 
 
+
+def test_run_process_runs_meanwhile_while_the_process_runs(tmp_path: Path) -> None:
+    """``meanwhile`` runs once the process started and before it is reaped (here it lets the process end);
+    what it raises comes once the process has ended, its output collected."""
+    from devenv.spawn import run_process
+
+    go = tmp_path / "go"
+    argv = ["/bin/sh", "-c", f"until [ -e '{go}' ]; do sleep 0.01; done; echo ended"]
+    assert run_process(argv, None, 20, meanwhile=go.touch).stdout == "ended\n"  # it could not end before
+    go.unlink()
+
+    def fails() -> None:
+        go.touch()
+        raise KeyError("meanwhile")
+
+    with pytest.raises(KeyError, match="meanwhile"):
+        run_process(argv, None, 20, meanwhile=fails)
+
+
 OPTIONS_PROFILE = """\
 session: opt
 options: {status-left: "[#S]", main-pane-height: "9"}

@@ -271,11 +271,17 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
             again = planner.respawn(chosen, ctx, live, restarts, os.urandom(4).hex(), rebuild=decided.rebuild)
             commands += again.commands
             making += again.windows
-        tmux.apply(commands, cleanup_session=the_plan.build_name, session=live.target if live else None,
-                   windows=making, mask=resolved.mask)
         # what each window runs with now; a drifted one left running (--no-recreate) keeps its old record
-        record_definitions(chosen, ctx, paths, [w.name for w in chosen.profile.windows
-                                                if w.name not in decided.restart or recreate], notes)
+        def record() -> None:
+            record_definitions(chosen, ctx, paths, [w.name for w in chosen.profile.windows
+                                                    if w.name not in decided.restart or recreate], notes)
+
+        # a cold build writes them while tmux builds (a failed build leaves no session: a new one clears
+        # them); a repair only once tmux made its changes
+        tmux.apply(commands, cleanup_session=the_plan.build_name, session=live.target if live else None,
+                   windows=making, mask=resolved.mask, meanwhile=record if live is None else None)
+        if live is not None:
+            record()
         watched = watch(resolved, paths, tmux, notes)
         if watched and live is not None:
             changes.append(watched)

@@ -118,9 +118,9 @@ class Tmux:
         return base + list(args)
 
     def run(self, *args: str, input: str | None = None, check: bool = True, timeout: float = QUERY_TIMEOUT,
-            stdin_fd: int | None = None) -> Completed:
+            stdin_fd: int | None = None, meanwhile: Callable[[], object] | None = None) -> Completed:
         try:
-            proc = run_process(self.argv(*args), input, timeout, stdin_fd=stdin_fd)
+            proc = run_process(self.argv(*args), input, timeout, stdin_fd=stdin_fd, meanwhile=meanwhile)
         except TimeoutError:
             raise TmuxError(f"tmux did not answer within {timeout:g}s (is its server stopped or hung?)",
                             hint=f"the server: {self.socket_path()}") from None
@@ -192,8 +192,9 @@ class Tmux:
 
     def apply(self, commands: Sequence[Command], *, cleanup_session: str | None = None,
               session: str | None = None, windows: Sequence[tuple[str, str, int]] = (),
-              mask: Callable[[str], str] = str) -> None:
-        """Run ``commands`` as one script in one tmux invocation, whole or not at all.
+              mask: Callable[[str], str] = str, meanwhile: Callable[[], object] | None = None) -> None:
+        """Run ``commands`` as one script in one tmux invocation, whole or not at all; ``meanwhile``
+        while tmux runs it (its own work beside tmux's, on another core).
 
         The script reaches tmux as an unlinked 0600 file (never a pipe, which a killed
         writer truncates; never a path left behind). On failure (or an interrupt) the
@@ -206,7 +207,7 @@ class Tmux:
         fd = unlinked_file(to_script(commands).encode())
         try:
             proc = self.run("start-server", ";", "source-file", "-", stdin_fd=fd, check=False,
-                            timeout=APPLY_TIMEOUT)
+                            timeout=APPLY_TIMEOUT, meanwhile=meanwhile)
         except BaseException:
             self._undo(cleanup_session, session, windows)
             raise
