@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -32,3 +36,16 @@ def unquote(text: str) -> str:
             out += text[i].encode()
             i += 1
     return out.decode(errors="replace")
+
+
+def sha256(data: bytes = b"") -> _Hash:
+    """A SHA-256 hash object (``update``, ``hexdigest``), from CPython's own module when it has one:
+    ``hashlib`` loads OpenSSL first, ~7 ms of every devenv run that digests anything."""
+    try:
+        from _sha256 import sha256 as new  # type: ignore[import-not-found]  # CPython 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256 as new  # type: ignore[import-not-found]  # CPython 3.12+
+        except ImportError:
+            from hashlib import sha256 as new
+    return new(data)  # type: ignore[no-any-return]

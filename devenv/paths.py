@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from devenv.names import quote, unquote
+from devenv.names import quote, sha256, unquote
 
 
 def _xdg(variable: str, *default: str) -> Path:
@@ -98,9 +98,7 @@ def name_stem(name: str) -> str:
     quoted = quote(name)
     if len(quoted) <= _MAX_STEM:
         return quoted
-    import hashlib
-
-    return f"{quoted[:80]}~{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
+    return f"{quoted[:80]}~{sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
 
 
 def pane_stem(window: str, pane: int) -> str:

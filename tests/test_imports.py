@@ -3,7 +3,8 @@
 A plain ``devenv [-C DIR] [-L SOCK] up [-d] [--no-check]`` runs without click (devenv.cli.fast).
 Each of these modules costs tens of milliseconds of start-up on a small machine, so the fast path
 must not pay for them: click, PyYAML (once the profile's parse is cached), subprocess, psycopg,
-psutil, libtmux, dataclasses. The child process reports ``sys.modules`` when `up` exits.
+psutil, libtmux, dataclasses, hashlib (OpenSSL: ~7 ms; CPython's own sha256 serves). The child
+process reports ``sys.modules`` when `up` exits.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from tests.conftest import Devenv, write_profile
 
-BANNED = ("click", "yaml", "subprocess", "psycopg", "psutil", "libtmux", "dataclasses")
+BANNED = ("click", "yaml", "subprocess", "psycopg", "psutil", "libtmux", "dataclasses", "hashlib")
 
 # run the real console entry point; at os._exit (how the fast path ends) write sys.modules to a file
 CHILD = """

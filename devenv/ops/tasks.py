@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import os
 from pathlib import Path
 
+from devenv.names import sha256
 from devenv.paths import SessionPaths
 from devenv.profile.env import Resolved
 from devenv.profile.model import Window
@@ -22,7 +22,7 @@ def inputs_digest(resolved: Resolved, ctx: planner.Context, task: Window) -> str
     """
     base = resolved.pane_cwd(task, task.pane_specs()[0])
     definition = planner.definition(resolved, ctx, task)
-    h = hashlib.sha256(json.dumps([definition["command"], definition["cwd"]]).encode())
+    h = sha256(json.dumps([definition["command"], definition["cwd"]]).encode())
     files: set[str] = set()
     for pattern in task.inputs:
         h.update(b"\0pattern\0" + pattern.encode("utf-8", "surrogatepass"))

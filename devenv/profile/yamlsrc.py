@@ -108,24 +108,25 @@ def parse(text: str, file: Path) -> Source:
 
 # The parse cache: PyYAML costs ~20 ms to import and parse, on every `devenv` run.
 # A profile that has not changed is read back from a marshal file instead, keyed by a
-# checksum and verified against the text's SHA-256 (never stale). The parse may hold
-# secrets written in the profile: the files are 0600 in a 0700 folder, and only the
-# last CACHE_ENTRIES parses are kept.
+# checksum and verified against the text's SHA-256 (never stale; CPython's own sha256,
+# not hashlib's OpenSSL, ~7 ms to load). The parse may hold secrets written in the
+# profile: the files are 0600 in a 0700 folder, and only the last CACHE_ENTRIES parses
+# are kept (the text itself, comments and all, never).
 
 
 _CACHE_FORMAT = f"{__version__}-2"
 
 
 def _digests(text: str) -> tuple[Path, bytes]:
-    import hashlib
     import zlib
 
+    from devenv.names import sha256
     from devenv.paths import cache_home
 
     raw = text.encode("utf-8", "surrogatepass")
     # the parser's version is part of the name: a devenv upgrade never reads an older parse
     name = f"{zlib.crc32(raw):08x}-{len(text)}-{_CACHE_FORMAT}.marshal"
-    return cache_home() / "yaml" / name, hashlib.sha256(raw).digest()
+    return cache_home() / "yaml" / name, sha256(raw).digest()
 
 
 def _cache_get(text: str) -> tuple[Any, dict[Key, int]] | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
-from devenv.names import quote
+from devenv.names import quote, sha256
 from devenv.paths import pane_stem
 from devenv.profile.env import Resolved
 from devenv.profile.model import BUILD_PREFIX, DEFAULT_MAX_RESTARTS, Pane, Window
@@ -155,12 +155,10 @@ def definition(resolved: Resolved, ctx: Context, window: Window) -> dict[str, ob
     """What a window is started with, as drift compares it: commands, folders, layout, and the
     environment from the env files and the profile (never devenv's own inherited environment;
     values as digests, so secrets stay out of the record)."""
-    import hashlib
-
     specs = window.pane_specs()
 
     def digest(value: str) -> str:
-        return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     envs = []
     for i in range(len(specs)):

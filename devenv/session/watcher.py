@@ -57,15 +57,15 @@ def spec_digest(resolved: Resolved) -> str | None:
     profile = resolved.profile
     if not profile.watches:
         return None
-    import hashlib
     import json
 
+    from devenv.names import sha256
     from devenv.profile.model import Pane
 
     spec = [profile.name, str(resolved.project), list(profile.env_files), profile.watch_debounce,
             [[w.name, str(resolved.pane_cwd(w, Pane(None))), list(w.watch), list(w.watch_ignore),
               w.watch_debounce] for w in profile.windows if w.watch]]
-    return hashlib.sha256(json.dumps(spec).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return sha256(json.dumps(spec).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def hold_lock(paths: SessionPaths) -> int | None:
