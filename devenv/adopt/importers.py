@@ -364,12 +364,12 @@ _TMUXINATOR_IGNORED = {
 }
 # template.erb: cd root; on_project_start (every start, a reattach too); when the session is new: pre
 # (deprecated), on_project_first_start. template-stop.erb: on_project_stop, then kill-session. A list: "; ".
+_NEW_SESSION_ONLY = "tmuxinator runs it when the session is new; devenv's before_up also before a repair"
 _TMUXINATOR_BEFORE_UP = (
     ("on_project_start", "tmuxinator runs it at every start, a reattach too; devenv's before_up runs when up "
                          "starts something (a new session or a repair)"),
-    ("pre", "tmuxinator runs it when the session is new; devenv's before_up also before a repair"),
-    ("on_project_first_start", "tmuxinator runs it when the session is new; devenv's before_up also before a "
-                               "repair"))
+    ("pre", _NEW_SESSION_ONLY),
+    ("on_project_first_start", _NEW_SESSION_ONLY))
 _TMUXINATOR_AFTER_DOWN = ("on_project_stop", "tmuxinator runs it before the session is killed; devenv's "
                                              "after_down once everything has stopped")
 _TMUXINATOR_KNOWN = {"name", "project_name", "root", "project_root", "windows", "tabs", "pre_window", "pre_tab",

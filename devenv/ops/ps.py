@@ -180,19 +180,23 @@ def _watcher_row(member: procs.Member, ages: Mapping[int, float], usage: Mapping
                  resolved: Resolved) -> PaneRow:
     """The session's watcher (restarts on file changes): what it watches, its resources."""
     use = usage.get((member.window, 0)) or procs.Usage(0.0, 0, ())
-    age = ages.get(member.pid)
     watched = [w.name for w in resolved.profile.windows if w.watch]
     detail = "watching " + ", ".join(watched) if watched else "nothing to watch"
     return PaneRow(WATCHER_ROW, 0, "running", member.pid, None, use.cpu_percent, use.rss_bytes, (),
-                   None if age is None else round(age, 1), 0, "devenv watcher", use.memory_bytes, "watcher", detail)
+                   _uptime(ages, member.pid), 0, "devenv watcher", use.memory_bytes, "watcher", detail)
+
+
+def _uptime(ages: Mapping[int, float], pid: int) -> float | None:
+    """A process's age from the snapshot, as ps shows it (None: the snapshot did not see it)."""
+    age = ages.get(pid)
+    return None if age is None else round(age, 1)
 
 
 def _orphan(member: procs.Member, ages: Mapping[int, float], resolved: Resolved, proc: psutil.Process) -> PaneRow:
     """A process of the session that outlived it, as a row of its window."""
-    age = ages.get(member.pid)
     mine = member.window == watcher.WATCHER
     return PaneRow(WATCHER_ROW if mine else member.window, member.pane or 0, "orphaned", member.pid, None, 0.0, 0,
-                   (), None if age is None else round(age, 1), 0, resolved.mask(_cmdline(proc)),
+                   (), _uptime(ages, member.pid), 0, resolved.mask(_cmdline(proc)),
                    kind="watcher" if mine else "window")
 
 
