@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from devenv.tuples import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class DevenvError(Exception):

@@ -28,11 +28,11 @@ import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from devenv.paths import SessionPaths, window_from_stem
 from devenv.profile.model import Profile
 from devenv.session.records import owner
+from devenv.tuples import NamedTuple
 from devenv.wait import Stopped
 
 Line = tuple[str, str]  # (source label, line without its newline)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 from devenv.names import quote, sha256, unquote
+from devenv.tuples import NamedTuple
 
 
 def _xdg(variable: str, *default: str) -> Path:
@@ -127,6 +127,11 @@ class SessionPaths(NamedTuple):
     @property
     def lock(self) -> Path:
         return self.dir / "lock"
+
+    @property
+    def watcher_lock(self) -> Path:
+        """Held by the session's watcher while it runs (devenv.session.watcher)."""
+        return self.dir / "watcher.lock"
 
     def prefix(self, window: str, pane: int) -> Path:
         """The prefix of a pane's runner files: ``<prefix>.status``, ``.exit``, ``.log``, ..."""

@@ -8,12 +8,12 @@ on timeout (probes and custom checks).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import NamedTuple
+
+from devenv.tuples import NamedTuple
 
 
 class Completed(NamedTuple):
@@ -91,8 +91,10 @@ def run_process(argv: list[str], input: str | None, timeout: float,
                     open_fds.discard(fd)
     finally:
         for fd in open_fds | {out_r, err_r}:
-            with contextlib.suppress(OSError):
+            try:
                 os.close(fd)
+            except OSError:
+                pass
         _, status = os.waitpid(pid, 0)
     if failure is not None:
         raise failure
@@ -148,6 +150,7 @@ def run_shell(command: str, env: Mapping[str, str], cwd: Path | str | None, time
 
     Collects stderr (and stdout when ``stdout``). Raises OSError when it cannot start.
     """
+    import contextlib
     import signal
     import subprocess
 

@@ -415,8 +415,14 @@ def files_under(*folders: Path) -> list[Path]:
 
 
 def client_of(pid: int) -> psutil.Process | None:
+    """The client under ``pid`` once its exec is done (named psql while the kernel still loads it, its
+    argv and environment read empty until then)."""
     kids = psutil.Process(pid).children(recursive=True)
-    return next((k for k in kids if k.name() in ("psql", "pgcli")), None)
+    client = next((k for k in kids if k.name() in ("psql", "pgcli")), None)
+    try:
+        return client if client is not None and client.cmdline() else None
+    except psutil.NoSuchProcess:
+        return None
 
 
 def passfile_of(client: psutil.Process) -> tuple[str, Path]:

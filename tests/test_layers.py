@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "devenv"
 
 # lowest first; a module's layer is its folder (or, for top-level modules, the module)
 LAYERS: list[set[str]] = [
-    {"errors", "names", "paths", "secrets", "fmt", "wait", "spawn", "demo", "__init__"},  # the base
+    {"errors", "names", "paths", "secrets", "fmt", "wait", "spawn", "tuples", "demo", "__init__"},  # the base
     {"profile"},
     {"db"},
     {"session"},

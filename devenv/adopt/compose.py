@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from devenv.adopt.node import read_yaml
 from devenv.errors import ProfileError
+from devenv.tuples import NamedTuple
 
 # Compose's own order of preference
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from devenv.adopt.compose import Compose, read_compose
@@ -39,6 +39,7 @@ from devenv.profile.dump import to_yaml
 from devenv.profile.env import read_env_file
 from devenv.profile.model import DEFAULT_ENV_FILES
 from devenv.profile.yamlsrc import read_text
+from devenv.tuples import NamedTuple
 
 WORKER = re.compile(r"worker|queue|jobs?\b|consumer", re.I)
 NOT_A_PROCESS = re.compile(r"(^|[:_-])(test|tests|build|lint|typecheck|format|check|e2e|clear|clean|reset)([:_-]|$)",

@@ -12,10 +12,11 @@ import shlex
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any
 
 from devenv.errors import ProfileError
 from devenv.profile.yamlsrc import read_text
+from devenv.tuples import NamedTuple
 
 MANAGERS = ("npm", "pnpm", "yarn", "bun")
 LOCKFILES = (("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn"), ("bun.lockb", "bun"), ("bun.lock", "bun"),

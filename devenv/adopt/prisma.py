@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
 
 from devenv.adopt.node import read_package
 from devenv.errors import ProfileError
 from devenv.profile.yamlsrc import read_text
+from devenv.tuples import NamedTuple
 
 CONFIG_EXTS = ("ts", "mts", "cts", "js", "mjs", "cjs")
 # the 7.10 loader's order: prisma7.config.*, .config/prisma7.*, then the legacy names

@@ -6,11 +6,11 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 from devenv.errors import DevenvError
 from devenv.profile.load import load_file
 from devenv.profile.model import Profile
+from devenv.tuples import NamedTuple
 
 SCHEMA_FILE = "profile.schema.json"
 SCHEMA_HEADER = f"yaml-language-server: $schema=./{SCHEMA_FILE}"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, NamedTuple
 
 from devenv.cli.options import Options
 from devenv.errors import CheckFailed, TmuxError
+from devenv.tuples import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from devenv.session.procs import StopReport

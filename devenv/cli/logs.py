@@ -7,7 +7,6 @@ import select
 import signal
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +18,7 @@ from devenv.errors import DevenvError, ProfileError, UsageError
 from devenv.logs import Follower, follow, glob_source, sources_for
 from devenv.paths import SessionPaths
 from devenv.secrets import mask_url
+from devenv.tuples import TYPE_CHECKING
 from devenv.wait import Stopped
 from devenv.wait import sleep as pause
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from devenv.profile.env import Resolved, resolve
 from devenv.profile.load import load
 from devenv.profile.model import Profile
+from devenv.tuples import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from devenv.session.tmux import Tmux

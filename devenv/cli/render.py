@@ -13,9 +13,10 @@ import sys
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from devenv.fmt import duration, size
+from devenv.tuples import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: the lean `db top` process imports this module
     from devenv.logs import Line

@@ -20,11 +20,11 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
 
 from devenv.db.url import DbUrl, parse_url, query_value
 from devenv.errors import DevenvError
 from devenv.profile.env import Resolved
+from devenv.tuples import NamedTuple
 
 _SCHEMES = ("postgres://", "postgresql://")
 _LOCAL = frozenset({"localhost", "127.0.0.1", "::1"})

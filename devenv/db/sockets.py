@@ -24,9 +24,10 @@ import socket
 import struct
 import sys
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from devenv.db.url import DbUrl
+from devenv.tuples import NamedTuple
 
 DEFAULT_SOCKET_DIRS = ("/var/run/postgresql", "/run/postgresql", "/tmp")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 from devenv.errors import TmuxError
 from devenv.ops import hooks
@@ -25,6 +24,7 @@ from devenv.profile.model import Profile, Window
 from devenv.session import procs, records
 from devenv.session.live import LiveSession
 from devenv.session.tmux import Tmux
+from devenv.tuples import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import subprocess

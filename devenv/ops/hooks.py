@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from devenv.errors import DevenvError
 from devenv.paths import SessionPaths
 from devenv.profile.env import Resolved
 from devenv.session import records
+from devenv.tuples import NamedTuple
 
 Output = Callable[[str, str], None]  # (hook kind, line)
 

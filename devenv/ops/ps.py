@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import psutil
 
@@ -18,6 +18,7 @@ from devenv.session import procs, records, watcher
 from devenv.session.live import LivePane
 from devenv.session.plan import interactive
 from devenv.session.tmux import Tmux
+from devenv.tuples import NamedTuple
 
 
 class PaneRow(NamedTuple):

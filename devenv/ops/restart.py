@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from devenv.errors import NoSession
 from devenv.ops.down import stop_windows
@@ -19,6 +18,7 @@ from devenv.profile.model import Profile
 from devenv.session import plan as planner
 from devenv.session import procs, records
 from devenv.session.tmux import Tmux
+from devenv.tuples import NamedTuple
 
 
 class RestartResult(NamedTuple):

@@ -23,7 +23,6 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from devenv.errors import DevenvError
 from devenv.paths import SessionPaths
@@ -32,6 +31,7 @@ from devenv.profile.env import Resolved
 from devenv.profile.model import WATCH_IGNORED_DIRS, WATCH_IGNORED_FILES, Pane
 from devenv.session import records
 from devenv.session.tmux import Tmux
+from devenv.tuples import NamedTuple
 from devenv.wait import wait_until
 
 ENV_FILES = "__devenv_env"  # the target of the profile's env files

@@ -13,13 +13,13 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
 
 from devenv.errors import ProfileError
 from devenv.names import ENV_NAME
 from devenv.profile.model import DEFAULT_ENV_FILES, Origin, Pane, Probe, Profile, Window
 from devenv.profile.yamlsrc import read_text
 from devenv.secrets import Masker, secret_values
+from devenv.tuples import NamedTuple
 
 # Variables of devenv's own environment that must not leak into windows.
 SKIP_BASE = {"TMUX", "TMUX_PANE", "PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES", "TERM", "TERM_PROGRAM",

@@ -13,7 +13,6 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from devenv.errors import ProfileError
 from devenv.paths import config_home
@@ -30,6 +29,10 @@ from devenv.profile.model import (
 )
 from devenv.profile.validate import close_matches, valid_profile_name, validate
 from devenv.profile.yamlsrc import Key, Source, parse, read_text
+from devenv.tuples import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 # --------------------------------------------------------------------------- finding
 

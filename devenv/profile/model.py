@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, NamedTuple
 
 from devenv.errors import ProfileError
+from devenv.tuples import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    RestartPolicy = Literal["no", "on-failure", "always"]
+    ProbeKind = Literal["port", "http", "log", "command", "database"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})  # the shared empty mapping of immutable records
 _NO_ORIGINS: Mapping[str, Origin] = MappingProxyType({})
-RestartPolicy = Literal["no", "on-failure", "always"]
-ProbeKind = Literal["port", "http", "log", "command", "database"]
 PROBE_KINDS: tuple[str, ...] = ("port", "http", "log", "command", "database")
 DEFAULT_ENV_FILES = (".env", ".env.local")
 DEFAULT_MAX_RESTARTS = 5

@@ -53,7 +53,8 @@ SCOPES: dict[str, str] = {
 # options devenv itself depends on: a profile cannot change them
 MANAGED = {"remain-on-exit": "devenv keeps a pane that exits readable (its windows have remain-on-exit on)"}
 
-_NAME = re.compile(r"^(?P<base>@[A-Za-z0-9_.-]+|[a-z][a-z0-9-]*)(?:\[(?P<index>[0-9]+)\])?$")
+# compiled by re's cache when a profile first has options, not at every start
+_NAME = r"^(?P<base>@[A-Za-z0-9_.-]+|[a-z][a-z0-9-]*)(?:\[(?P<index>[0-9]+)\])?$"
 
 
 def parse(name: str) -> tuple[str, str]:
@@ -62,7 +63,7 @@ def parse(name: str) -> tuple[str, str]:
     ``status-format[1]`` is the array option ``status-format``; ``@name`` is a user option (its scope
     is where it is written, given here as ``window``).
     """
-    m = _NAME.match(name)
+    m = re.match(_NAME, name)
     if not m:
         raise ValueError(f"not a tmux option name: {name!r}")
     base = ALIASES.get(m["base"], m["base"])

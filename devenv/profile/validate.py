@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from devenv.names import ENV_NAME
 from devenv.profile import tmuxopts
@@ -26,6 +25,10 @@ from devenv.profile.model import (
     StopSpec,
 )
 from devenv.profile.yamlsrc import Key, Source
+from devenv.tuples import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def valid_profile_name(name: str) -> bool:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from devenv import __version__
 from devenv.errors import ProfileError
+from devenv.tuples import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 Key = tuple[str | int, ...]  # a key path such as ("windows", 2, "name")
 MAX_DEPTH = 64
@@ -107,9 +110,9 @@ def parse(text: str, file: Path) -> Source:
 
 
 # The parse cache: PyYAML costs ~20 ms to import and parse, on every `devenv` run.
-# A profile that has not changed is read back from a marshal file instead, keyed by a
-# checksum and verified against the text's SHA-256 (never stale; CPython's own sha256,
-# not hashlib's OpenSSL, ~7 ms to load). The parse may hold secrets written in the
+# A profile that has not changed is read back from a marshal file instead, named by the
+# start of the text's SHA-256 and verified against all of it (never stale; CPython's own
+# sha256, not hashlib's OpenSSL, ~7 ms to load, nor zlib for a checksum). The parse may hold secrets written in the
 # profile: the files are 0600 in a 0700 folder, and only the last CACHE_ENTRIES parses
 # are kept (the text itself, comments and all, never).
 
@@ -118,15 +121,14 @@ _CACHE_FORMAT = f"{__version__}-2"
 
 
 def _digests(text: str) -> tuple[Path, bytes]:
-    import zlib
-
     from devenv.names import sha256
     from devenv.paths import cache_home
 
     raw = text.encode("utf-8", "surrogatepass")
+    digest = sha256(raw).digest()
     # the parser's version is part of the name: a devenv upgrade never reads an older parse
-    name = f"{zlib.crc32(raw):08x}-{len(text)}-{_CACHE_FORMAT}.marshal"
-    return cache_home() / "yaml" / name, sha256(raw).digest()
+    name = f"{digest[:4].hex()}-{len(text)}-{_CACHE_FORMAT}.marshal"
+    return cache_home() / "yaml" / name, digest
 
 
 def _cache_get(text: str) -> tuple[Any, dict[Key, int]] | None:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import time
 from collections.abc import Callable, Collection, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from devenv.fmt import duration
 from devenv.names import is_env_name
@@ -24,8 +22,11 @@ from devenv.readiness.hints import file_hint, install_hint, relative, this_packa
 from devenv.secrets import mask_url
 from devenv.session.live import SessionAt
 from devenv.spawn import run_process, which
+from devenv.tuples import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from devenv.profile.env import Resolved
 
 TMUX_MIN = (3, 2)
@@ -33,7 +34,7 @@ DEFAULT_DB_TIMEOUT = 5.0
 DEFAULT_CHECK_TIMEOUT = 30.0
 VERSION_TIMEOUT = 5.0
 _VERSION = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?:\.(\d+))?")
-_CONSTRAINT = re.compile(r"^(>=|<=|==|!=|~=|>|<)\s*(\d+(?:\.\d+)*)")
+_CONSTRAINT = r"^(>=|<=|==|!=|~=|>|<)\s*(\d+(?:\.\d+)*)"  # compiled at its first use (re's cache)
 
 
 class CheckResult(NamedTuple):
@@ -67,7 +68,7 @@ def parse_version(text: str) -> tuple[int, ...] | None:
 
 def parse_constraint(text: str) -> tuple[str, tuple[int, ...]]:
     """``">=18"`` -> (">=", (18,)). Raises ValueError when it is not a constraint."""
-    m = _CONSTRAINT.match(text.strip())
+    m = re.match(_CONSTRAINT, text.strip())
     if not m:
         raise ValueError(f"not a version constraint: {text!r}")
     return m[1], tuple(int(p) for p in m[2].split("."))
@@ -237,7 +238,7 @@ def dir_exists(resolved: Resolved, label: str, path: Path, key: str) -> CheckRes
         return _ok(label, relative(resolved.root, path))
     what = "is not a folder" if path.exists() else "does not exist"
     origin = resolved.profile.origin(key)
-    return _fail(label, f"{path} {what}", f"create it (mkdir -p {shlex.quote(str(path))}) or fix {key} ({origin})")
+    return _fail(label, f"{path} {what}", f"create it (mkdir -p {_quote(str(path))}) or fix {key} ({origin})")
 
 
 def cwd_checks(resolved: Resolved) -> list[tuple[str, Callable[[], CheckResult]]]:
@@ -310,7 +311,7 @@ def devenv_down_hint(environ: Mapping[str, str]) -> tuple[str, str] | None:
         argv += ["-L", socket]
     if environ.get("DEVENV_PROFILE"):
         argv += ["-p", environ["DEVENV_PROFILE"]]
-    return f"devenv session {session!r} (window {window!r})", " ".join(shlex.quote(a) for a in argv + ["down"])
+    return f"devenv session {session!r} (window {window!r})", " ".join(_quote(a) for a in argv + ["down"])
 
 
 def bind_error(port: int) -> OSError | None:
@@ -442,7 +443,7 @@ def _pool_full(label: str, where: str, cause: str, url: Any, session_at: Session
         biggest = max(per_window, key=lambda w: per_window[w])
         return _warn(label, f"{where}: the pool is full, held by this session: {held}",
                      "this session's own windows hold every connection: lower their pool sizes "
-                     f"(db_pool:, connection_limit=), or restart the biggest holder: devenv restart {shlex.quote(biggest)}")
+                     f"(db_pool:, connection_limit=), or restart the biggest holder: devenv restart {_quote(biggest)}")
     if holders.others:
         pids = " ".join(str(p) for h in holders.others for p in h.pids)
         marked = next((h.mark for h in holders.others if h.mark), None)
@@ -465,7 +466,7 @@ def _sqlite_usable(label: str, url: str, root: Path) -> CheckResult:
         return _ok(label, f"{relative(root, path)} found")
     if path.parent.is_dir():
         return _ok(label, f"{relative(root, path)} will be created")
-    return _fail(label, f"folder {path.parent} does not exist", f"mkdir -p {shlex.quote(str(path.parent))}")
+    return _fail(label, f"folder {path.parent} does not exist", f"mkdir -p {_quote(str(path.parent))}")
 
 
 def _tcp_reachable(label: str, url: str, timeout: float) -> CheckResult:
@@ -656,8 +657,6 @@ def run_checks(resolved: Resolved, *, own_pids: frozenset[int] = frozenset(), db
     windows is a warning); None when none runs.
     ``predict``: also compare the connections the session may open with the server's capacity (doctor).
     """
-    import threading
-
     tasks = plan_checks(resolved, frozenset(own_pids), db_timeout, check_timeout, session_at, predict)
     results: list[CheckResult | None] = [None] * len(tasks)
 
@@ -667,14 +666,18 @@ def run_checks(resolved: Resolved, *, own_pids: frozenset[int] = frozenset(), db
         except Exception as exc:  # a broken check is a failed check, never a traceback
             results[i] = _fail(tasks[i][0], f"the check itself failed: {exc}", None)
 
-    # one thread a check (the first runs here): a slow database check does not hold up the others
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(tasks))]
-    for thread in threads:
-        thread.start()
-    if tasks:
+    if len(tasks) <= 1:  # (tmux alone) no threads, nor threading to import
+        for i in range(len(tasks)):
+            run(i)
+    else:  # one thread a check (the first runs here): a slow database check does not hold up the others
+        import threading
+
+        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(tasks))]
+        for thread in threads:
+            thread.start()
         run(0)
-    for thread in threads:
-        thread.join()
+        for thread in threads:
+            thread.join()
     mask = resolved.mask
     return [r._replace(name=mask(r.name), detail=mask(r.detail), hint=mask(r.hint) if r.hint else None)
             for r in results if r is not None]
@@ -690,3 +693,10 @@ def own_pids(resolved: Resolved, socket: str | None) -> frozenset[int]:
     from devenv.session.procs import session_pids
 
     return frozenset(session_pids(socket, resolved.profile.session, str(resolved.project)))
+
+
+def _quote(word: str) -> str:
+    """shlex.quote, imported only when a hint needs it (a failed check)."""
+    import shlex
+
+    return shlex.quote(word)

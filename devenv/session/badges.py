@@ -19,9 +19,8 @@ is set (the rest draws in the status line's colours, readable on any theme).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from devenv.session.live import Command
+from devenv.tuples import NamedTuple
 
 STATE_OPTION = "@devenv_state"
 COUNT_OPTION = "@devenv_count"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from devenv.db.sockets import SocketView, clients
 from devenv.db.url import DbUrl
 from devenv.paths import socket_label
 from devenv.session.live import SessionAt
+from devenv.tuples import NamedTuple
 
 
 class Holder(NamedTuple):

@@ -3,7 +3,7 @@ and the shape of one command to tmux, which plans produce and the executor runs.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from devenv.tuples import NamedTuple
 
 Command = tuple[str, ...]  # one tmux command, as argv (without the leading "tmux")
 

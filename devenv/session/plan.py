@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import NamedTuple
 
 from devenv.names import quote, sha256
 from devenv.paths import pane_stem
@@ -28,6 +27,7 @@ from devenv.profile.env import Resolved
 from devenv.profile.model import BUILD_PREFIX, DEFAULT_MAX_RESTARTS, Pane, Window
 from devenv.session import badges, options
 from devenv.session.live import PROJECT_OPTION, TARGET_OPTION, Command, LivePane, LiveSession
+from devenv.tuples import NamedTuple
 
 
 class Context(NamedTuple):

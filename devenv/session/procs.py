@@ -18,12 +18,13 @@ import os
 import signal
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import psutil
 
 from devenv.paths import socket_label
 from devenv.session.tmux import Tmux
+from devenv.tuples import TYPE_CHECKING, NamedTuple
 from devenv.wait import sleep, until_exit
 
 if TYPE_CHECKING:

@@ -16,13 +16,11 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
 
 from devenv.errors import DevenvError
 from devenv.paths import SessionPaths, private_dir, private_file, runtime_dir, state_home
+from devenv.tuples import NamedTuple
 
 
 class Status(NamedTuple):
@@ -157,13 +155,15 @@ STARTED = "started"  # a session was built and its after_down hooks have not run
 def clear(paths: SessionPaths, notes: list[str] | None = None) -> None:
     """Forget what the runners recorded for a session that is gone (logs are kept)."""
     try:
-        for suffix in _RUNNER_FILES:
-            for path in paths.dir.glob(f"*.{suffix}"):
+        for name in _names(paths.dir):
+            path = paths.dir / name
+            if "." in name and name.rpartition(".")[2] in _RUNNER_FILES:
                 path.unlink(missing_ok=True)
-        for folder in paths.dir.glob("*.zsh"):
-            for path in folder.glob(".zsh*"):
-                path.unlink(missing_ok=True)
-            folder.rmdir()
+            elif name.endswith(".zsh") and path.is_dir():
+                for inner in _names(path):
+                    if inner.startswith(".zsh"):
+                        (path / inner).unlink(missing_ok=True)
+                path.rmdir()
     except OSError as exc:
         _note(notes, f"could not clear the runner records in {paths.dir}: {exc.strerror}")
 
@@ -177,16 +177,26 @@ def new_session(paths: SessionPaths, project: Path, notes: list[str] | None = No
     try:
         private_dir(paths.dir)
         if owner(paths) not in (None, str(project)):
-            for old in paths.dir.glob("*.log*"):
-                old.unlink(missing_ok=True)
+            for name in _names(paths.dir):
+                if ".log" in name:
+                    (paths.dir / name).unlink(missing_ok=True)
         clear(paths, notes)
-        for log in paths.dir.glob("*.log"):
-            if log.stat().st_size:
-                log.replace(log.with_name(log.name + ".1"))
+        for name in _names(paths.dir):
+            if name.endswith(".log") and os.stat(paths.dir / name).st_size:
+                os.replace(paths.dir / name, paths.dir / f"{name}.1")
         private_file(paths.dir / OWNER, str(project).encode())
     except OSError as exc:
         _note(notes, f"cannot write the state folder {paths.dir}: {exc.strerror}; the windows run, "
               "but their output and exit codes are not kept")
+
+
+def _names(folder: Path) -> list[str]:
+    """The names in ``folder`` (none when it does not exist): one listing, where a glob per pattern
+    costs a scan and a compiled pattern each (~2 ms of every cold `up`)."""
+    try:
+        return os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def owner(paths: SessionPaths) -> str | None:
@@ -214,32 +224,51 @@ def _lock_fd(paths: SessionPaths) -> tuple[int | None, str | None]:
     return None, why
 
 
-@contextmanager
-def session_lock(paths: SessionPaths, timeout: float = 60.0, notes: list[str] | None = None) -> Iterator[None]:
-    """Serialize up / down / restart on one (socket, session).
+class SessionLock:
+    """Serialize up / down / restart on one (socket, session): ``with session_lock(paths): ...``.
 
     A state folder that cannot be written does not stop the operation: the lock is taken in the
     runtime folder instead, or (when that fails too) the operation runs unlocked, with a note.
+    (A class, not ``contextlib.contextmanager``: contextlib is not imported on `up`'s path.)
     """
-    fd, why = _lock_fd(paths)
-    if fd is None:
-        _note(notes, f"cannot lock the session ({why}): running without the lock")
-        yield
-        return
-    try:
-        deadline = time.monotonic() + timeout
-        delay = 0.01
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise DevenvError(
-                        f"session {paths.session!r} is locked by another devenv command for over {timeout:g}s"
-                    ) from None
-                time.sleep(delay)  # noqa: TID251 - waiting on a lock held by another process
-                delay = min(delay * 2, 0.2)
-        yield
-    finally:
-        os.close(fd)
+
+    def __init__(self, paths: SessionPaths, timeout: float = 60.0, notes: list[str] | None = None,
+                 *, take: bool = True) -> None:
+        self.paths, self.timeout, self.notes, self.take = paths, timeout, notes, take
+        self.fd: int | None = None
+
+    def __enter__(self) -> None:
+        if not self.take:
+            return
+        fd, why = _lock_fd(self.paths)
+        if fd is None:
+            _note(self.notes, f"cannot lock the session ({why}): running without the lock")
+            return
+        try:
+            deadline = time.monotonic() + self.timeout
+            delay = 0.01
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise DevenvError(f"session {self.paths.session!r} is locked by another devenv command "
+                                          f"for over {self.timeout:g}s") from None
+                    time.sleep(delay)  # noqa: TID251 - waiting on a lock held by another process
+                    delay = min(delay * 2, 0.2)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def session_lock(paths: SessionPaths, timeout: float = 60.0, notes: list[str] | None = None, *,
+                 take: bool = True) -> SessionLock:
+    """The session's lock (``take=False``: a stand-in that takes none, for a dry run)."""
+    return SessionLock(paths, timeout, notes, take=take)

@@ -27,8 +27,9 @@ from devenv.session.live import (
 )
 from devenv.spawn import Completed, run_process, unlinked_file, which
 
-_NO_SESSION = re.compile(r"can't find session|can't find window|no server running|error connecting|no such file|"
-                         r"session not found", re.I)
+# patterns used only when something is off are compiled by re's cache at their first use, not at every start
+_NO_SESSION = (r"(?i)can't find session|can't find window|no server running|error connecting|no such file|"
+               r"session not found")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -145,7 +146,7 @@ class Tmux:
             return None
         proc = self.run("list-panes", "-a", "-F", PANE_FORMAT, check=False)
         if proc.returncode != 0:
-            if _NO_SESSION.search(proc.stderr) or not proc.stderr.strip():
+            if re.search(_NO_SESSION, proc.stderr) or not proc.stderr.strip():
                 return None
             raise TmuxError(f"tmux list-panes: {proc.stderr.strip()}")
         try:
@@ -156,7 +157,7 @@ class Tmux:
     def _panes(self, target: str, name: str) -> LiveSession | None:
         proc = self.run("list-panes", "-s", "-t", target, "-F", PANE_FORMAT, check=False)
         if proc.returncode != 0:
-            if _NO_SESSION.search(proc.stderr) or not proc.stderr.strip():
+            if re.search(_NO_SESSION, proc.stderr) or not proc.stderr.strip():
                 return None
             raise TmuxError(f"tmux list-panes: {proc.stderr.strip()}")
         try:

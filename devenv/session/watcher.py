@@ -18,9 +18,9 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 from devenv.paths import SessionPaths, private_dir, private_file
+from devenv.tuples import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from devenv.profile.env import Resolved
@@ -41,7 +41,7 @@ def record_path(paths: SessionPaths) -> Path:
 
 
 def lock_path(paths: SessionPaths) -> Path:
-    return paths.dir / "watcher.lock"
+    return paths.watcher_lock
 
 
 def log_path(paths: SessionPaths) -> Path:
