@@ -3,9 +3,11 @@
 Every command pays for what it imports before it does anything: on a small machine ``typing``
 costs ~3-5 ms (it imports ``re`` and ``enum`` too), and each ``class X(typing.NamedTuple)`` with
 postponed annotations compiles one ForwardRef per field (~0.1 ms a class; ``up`` defines ~30).
-Here a class statement builds the same class: :func:`collections.namedtuple` with the fields in
-their order, their defaults, the docstring, the annotations (as written) and every method and
-property of the class body. Type checkers see ``typing.NamedTuple`` itself (mypy treats any
+Here a class statement builds the class ``typing.NamedTuple`` builds (as of Python 3.10-3.12:
+no ``__set_name__`` calls, which no record needs): :func:`collections.namedtuple` with the fields
+in their order, their defaults, the docstring, the annotations (as written, which is why a module
+of records needs ``from __future__ import annotations``) and every method and property of the
+class body. Type checkers see ``typing.NamedTuple`` itself (mypy treats any
 name ``TYPE_CHECKING`` as true), so the records are checked exactly as before.
 
 ``tests/test_tuples.py`` holds it to ``typing.NamedTuple``'s behaviour; ``tests/test_imports.py``
@@ -32,6 +34,8 @@ else:
                 return super().__new__(mcs, typename, bases, ns)
             if bases != (NamedTuple,):
                 raise TypeError("a record can only inherit from NamedTuple")
+            if "__annotations__" not in ns and "__annotate__" in ns:  # Python 3.14's lazy annotations
+                raise TypeError(f"{typename}: a module of records needs `from __future__ import annotations`")
             annotations = ns.get("__annotations__", {})
             defaults = []
             for field in annotations:

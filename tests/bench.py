@@ -807,7 +807,7 @@ def main() -> None:
             d_raw = med[(30, 1)]["tmux (one invocation)"] - med[(1, 1)]["tmux (one invocation)"]
             ratio = d_dv / d_raw if d_raw > 0 else float("nan")
             print(f"\nCost of 29 more windows: devenv {ms(d_dv)}, tmux {ms(d_raw)}: {ratio:.2f}x")
-            verdicts.append(f"extra cost of 29 windows <= 1.3x raw tmux: {ratio:.2f}x "
+            verdicts.append(f"extra cost of 29 windows <= 1.3x raw tmux: {x(ratio, 1.3)} "
                             f"{'PASS' if ratio <= 1.3 else 'over'}")
         if args.quick:
             _print_verdicts(verdicts)
@@ -844,10 +844,16 @@ def cold_verdicts(label: str, windows: int, panes: int, dv: float, raw: float, t
                f"{'PASS' if dv - raw <= limit else 'over'}")
     if tp is not None and panes == 1 and windows in (10, 30):
         budget = 0.3 if windows == 10 else 0.1
-        out.append(f"cold up at {label}: <= {budget}x tmuxp: {dv / tp:.2f}x {'PASS' if dv / tp <= budget else 'over'}")
+        out.append(f"cold up at {label}: <= {budget}x tmuxp: {x(dv / tp, budget)} {'PASS' if dv / tp <= budget else 'over'}")
     if tn is not None:
-        out.append(f"cold up at {label}: <= 0.3x tmuxinator: {dv / tn:.2f}x {'PASS' if dv / tn <= 0.3 else 'over'}")
+        out.append(f"cold up at {label}: <= 0.3x tmuxinator: {x(dv / tn, 0.3)} {'PASS' if dv / tn <= 0.3 else 'over'}")
     return out
+
+
+def x(ratio: float, budget: float) -> str:
+    """A ratio as a verdict shows it: one more digit when two would read as the budget itself."""
+    text = f"{ratio:.2f}x"
+    return f"{ratio:.3f}x" if text == f"{budget:.2f}x" and ratio != budget else text
 
 
 def _print_verdicts(verdicts: list[str]) -> None:

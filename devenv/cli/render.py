@@ -11,14 +11,14 @@ import os
 import shutil
 import sys
 import time
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import IO, Any
 
 from devenv.fmt import duration, size
 from devenv.tuples import TYPE_CHECKING
 
-if TYPE_CHECKING:  # types only: the lean `db top` process imports this module
+if TYPE_CHECKING:  # types only: the lean `db top` process and `up`'s failures import this module
+    from typing import IO, Any
+
     from devenv.logs import Line
     from devenv.ops.ps import PaneRow
     from devenv.readiness.prereqs import CheckResult
@@ -414,6 +414,8 @@ COLORS = (36, 33, 32, 35, 34, 31, 96, 93, 92, 95, 94, 91)
 
 def color_of(label: str) -> int:
     """A stable ANSI colour for a source label."""
+    import zlib
+
     return COLORS[zlib.crc32(label.encode()) % len(COLORS)]
 
 

@@ -196,8 +196,9 @@ def record_definitions(resolved: Resolved, ctx: planner.Context, paths: SessionP
             continue
         try:
             private_file(Path(f"{paths.prefix(name, 0)}.def"), marshal.dumps(planner.definition(resolved, ctx, window)))
-        except OSError as exc:
-            notes.append(f"cannot record {name}'s definition in {paths.dir} ({exc.strerror}): "
+        except (OSError, ValueError) as exc:  # ValueError: a value marshal cannot write (a bug: say it, run on)
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            notes.append(f"cannot record {name}'s definition in {paths.dir} ({why}): "
                          "a change to it will not restart it")
             return
 

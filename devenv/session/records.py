@@ -155,11 +155,13 @@ STARTED = "started"  # a session was built and its after_down hooks have not run
 def clear(paths: SessionPaths, notes: list[str] | None = None) -> None:
     """Forget what the runners recorded for a session that is gone (logs are kept)."""
     try:
-        for name in _names(paths.dir):
-            path = paths.dir / name
+        names = _names(paths.dir)
+        for name in names:  # the records first: a folder below that cannot go must not keep them
             if "." in name and name.rpartition(".")[2] in _RUNNER_FILES:
-                path.unlink(missing_ok=True)
-            elif name.endswith(".zsh") and path.is_dir():
+                (paths.dir / name).unlink(missing_ok=True)
+        for name in names:
+            path = paths.dir / name
+            if name.endswith(".zsh") and path.is_dir():
                 for inner in _names(path):
                     if inner.startswith(".zsh"):
                         (path / inner).unlink(missing_ok=True)
