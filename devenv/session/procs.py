@@ -526,7 +526,9 @@ def _signal(proc: psutil.Process, member: Member, name: str) -> bool:
     try:
         hangup = _hangups(proc, member, name)
         heard = hangup and not _ignores(proc, signal.SIGHUP)
-        if not (hangup and name == "SIGINT"):  # an idle shell gets SIGHUP alone: SIGINT would race with it
+        # an idle shell gets SIGHUP alone, and the shell of an interactive pane no SIGINT at all (its
+        # children get theirs): it only redraws its prompt, and a hangup sent while it does is lost
+        if not (name == "SIGINT" and (hangup or (not member.root and _pane_shell(proc, member)))):
             proc.send_signal(getattr(signal, name))
         if hangup:
             proc.send_signal(signal.SIGHUP)
