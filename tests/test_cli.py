@@ -5,7 +5,19 @@ from __future__ import annotations
 import pytest
 
 from devenv.cli.app import cli
-from devenv.cli.fast import parse_fast
+from devenv.cli.fast import FastLine, parse_fast
+
+
+def both(argv: list[str], verb: str) -> tuple[FastLine, dict[str, object]]:
+    """The fast path's reading of ``argv`` (it must take it, as ``verb``), and the params click gives
+    the subcommand, once the global options click read are checked against the fast path's."""
+    fast = parse_fast(argv)
+    assert fast is not None and fast.verb == verb
+    ctx = cli.make_context("devenv", list(argv), resilient_parsing=True)
+    assert fast.glob == {k: v for k, v in ctx.params.items() if v is not None}
+    name, command, rest = cli.resolve_command(ctx, ctx.protected_args + ctx.args)
+    assert name == verb and command is not None
+    return fast, command.make_context(verb, rest, parent=ctx, resilient_parsing=True).params
 
 
 @pytest.mark.filterwarnings("ignore:'protected_args' is deprecated:DeprecationWarning")
@@ -14,15 +26,8 @@ from devenv.cli.fast import parse_fast
     ["--project", "/p", "-L", "sock", "-p", "alice", "up"], ["--socket", "s", "--profile", "x", "up", "--no-check"],
 ])
 def test_the_fast_path_reads_what_click_reads(argv: list[str]) -> None:
-    fast = parse_fast(argv)
-    assert fast is not None and fast.verb == "up"
-    glob, flags = fast.glob, fast.flags
-    ctx = cli.make_context("devenv", list(argv), resilient_parsing=True)
-    assert glob == {k: v for k, v in ctx.params.items() if v is not None}
-    name, command, rest = cli.resolve_command(ctx, ctx.protected_args + ctx.args)
-    assert name == "up"
-    sub = command.make_context("up", rest, parent=ctx, resilient_parsing=True)
-    assert {k for k, v in sub.params.items() if v is True} == set(flags)
+    fast, params = both(argv, "up")
+    assert {k for k, v in params.items() if v is True} == set(fast.flags)
 
 
 @pytest.mark.filterwarnings("ignore:'protected_args' is deprecated:DeprecationWarning")
@@ -30,14 +35,8 @@ def test_the_fast_path_reads_what_click_reads(argv: list[str]) -> None:
     ["down"], ["-C", "/p", "-L", "s", "down"], ["down", "--timeout", "2.5"], ["down", "--timeout=0"],
 ])
 def test_the_fast_path_reads_down_as_click_does(argv: list[str]) -> None:
-    fast = parse_fast(argv)
-    assert fast is not None and fast.verb == "down"
-    ctx = cli.make_context("devenv", list(argv), resilient_parsing=True)
-    assert fast.glob == {k: v for k, v in ctx.params.items() if v is not None}
-    name, command, rest = cli.resolve_command(ctx, ctx.protected_args + ctx.args)
-    assert name == "down"
-    sub = command.make_context("down", rest, parent=ctx, resilient_parsing=True)
-    assert fast.timeout == sub.params["timeout"]
+    fast, params = both(argv, "down")
+    assert fast.timeout == params["timeout"]
 
 
 @pytest.mark.filterwarnings("ignore:'protected_args' is deprecated:DeprecationWarning")
@@ -46,15 +45,9 @@ def test_the_fast_path_reads_down_as_click_does(argv: list[str]) -> None:
     ["restart", "web", "--timeout", "3", "api"], ["restart", "--timeout=1.5", "--with-dependents", "db"],
 ])
 def test_the_fast_path_reads_restart_as_click_does(argv: list[str]) -> None:
-    fast = parse_fast(argv)
-    assert fast is not None and fast.verb == "restart"
-    ctx = cli.make_context("devenv", list(argv), resilient_parsing=True)
-    assert fast.glob == {k: v for k, v in ctx.params.items() if v is not None}
-    name, command, rest = cli.resolve_command(ctx, ctx.protected_args + ctx.args)
-    assert name == "restart"
-    sub = command.make_context("restart", rest, parent=ctx, resilient_parsing=True)
+    fast, params = both(argv, "restart")
     assert (fast.names, fast.timeout, fast.flags.get("with_dependents", False)) == (
-        sub.params["windows"], sub.params["timeout"], sub.params["with_dependents"])
+        params["windows"], params["timeout"], params["with_dependents"])
 
 
 @pytest.mark.parametrize("argv", [
