@@ -177,7 +177,7 @@ def down(profile: Profile, project: Path, tmux: Tmux, timeout: float | None,
     notes: list[str] = []
     unanswered = foreign = None
     failed = None
-    with records.session_lock(paths, notes=notes):
+    with records.SessionLock(paths, notes=notes):
         servers: set[int] = set()
         try:
             live = tmux.session(session)

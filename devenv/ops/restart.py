@@ -50,7 +50,7 @@ def restart(resolved: Resolved, tmux: Tmux, names: Sequence[str], timeout: float
     session = profile.session
     paths = SessionPaths(tmux.name, session)
     notes: list[str] = []
-    with records.session_lock(paths, notes=notes):
+    with records.SessionLock(paths, notes=notes):
         live = owned(tmux.session(session), resolved, tmux)
         if live is None:
             raise NoSession(session, tmux.name)

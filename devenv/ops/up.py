@@ -228,7 +228,7 @@ def up(resolved: Resolved, tmux: Tmux, *, dry_run: bool = False, check: bool = T
     ctx = plan_context(resolved, tmux)
     notes: list[str] = []
     warned: tuple[CheckResult, ...] = ()
-    lock = records.session_lock(paths, notes=notes, take=not dry_run)
+    lock = records.SessionLock(paths, notes=notes, take=not dry_run)
     with lock:
         live = owned(tmux.session(session), resolved, tmux)
         if live is None and not dry_run and resolved.profile.hooks.after_down and _owed(paths):

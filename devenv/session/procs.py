@@ -458,13 +458,14 @@ def _alive(proc: psutil.Process) -> bool:
         return True
 
 
-def _hangups(proc: psutil.Process, member: Member, name: str) -> bool:
-    """Whether a pane's shell also gets SIGHUP (what tmux gives it when a pane closes).
+def _hangups(proc: psutil.Process, member: Member, name: str, shell: bool) -> bool:
+    """Whether a pane's shell (``shell``: :func:`_pane_shell`) also gets SIGHUP (what tmux gives it
+    when a pane closes).
 
     With SIGTERM always (an interactive shell ignores SIGINT and SIGTERM); with SIGINT
     when it is an idle shell (no children): nothing to interrupt, and a shell ignores SIGINT.
     """
-    if name == "SIGKILL" or not _pane_shell(proc, member):
+    if name == "SIGKILL" or not shell:
         return False
     if name == "SIGTERM":
         return True
@@ -524,11 +525,12 @@ def _signal(proc: psutil.Process, member: Member, name: str) -> bool:
     """Send signal ``name`` (and SIGHUP, see :func:`_hangups`); continue a stopped process to see it.
     Whether it got a SIGHUP it heeds (one it does not ignore): it is then ending."""
     try:
-        hangup = _hangups(proc, member, name)
+        shell = name != "SIGKILL" and _pane_shell(proc, member)
+        hangup = _hangups(proc, member, name, shell)
         heard = hangup and not _ignores(proc, signal.SIGHUP)
         # an idle shell gets SIGHUP alone, and the shell of an interactive pane no SIGINT at all (its
         # children get theirs): it only redraws its prompt, and a hangup sent while it does is lost
-        if not (name == "SIGINT" and (hangup or (not member.root and _pane_shell(proc, member)))):
+        if not (name == "SIGINT" and (hangup or (shell and not member.root))):
             proc.send_signal(getattr(signal, name))
         if hangup:
             proc.send_signal(signal.SIGHUP)

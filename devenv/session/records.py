@@ -227,7 +227,8 @@ def _lock_fd(paths: SessionPaths) -> tuple[int | None, str | None]:
 
 
 class SessionLock:
-    """Serialize up / down / restart on one (socket, session): ``with session_lock(paths): ...``.
+    """Serialize up / down / restart on one (socket, session): ``with SessionLock(paths): ...``
+    (``take=False``: a stand-in that takes none, for a dry run).
 
     A state folder that cannot be written does not stop the operation: the lock is taken in the
     runtime folder instead, or (when that fails too) the operation runs unlocked, with a note.
@@ -269,8 +270,3 @@ class SessionLock:
             os.close(self.fd)
             self.fd = None
 
-
-def session_lock(paths: SessionPaths, timeout: float = 60.0, notes: list[str] | None = None, *,
-                 take: bool = True) -> SessionLock:
-    """The session's lock (``take=False``: a stand-in that takes none, for a dry run)."""
-    return SessionLock(paths, timeout, notes, take=take)
